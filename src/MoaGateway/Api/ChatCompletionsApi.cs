@@ -1,0 +1,102 @@
+using Microsoft.Extensions.Options;
+using MoaGateway.Configuration;
+using MoaGateway.Forwarding;
+using MoaGateway.Moa;
+using MoaGateway.Providers;
+
+namespace MoaGateway.Api;
+
+/// <summary><c>POST /v1/chat/completions</c>: a virtual model runs as a Mixture-of-Agents; <c>&lt;provider&gt;/&lt;model&gt;</c> passes through.</summary>
+public static class ChatCompletionsApi
+{
+    public static RouteGroupBuilder MapChatCompletions(this RouteGroupBuilder v1)
+    {
+        v1.MapPost("/chat/completions", CreateAsync).WithName("CreateChatCompletion");
+        return v1;
+    }
+
+    private static async Task<IResult> CreateAsync(
+        HttpContext context,
+        VirtualModelCatalog catalog,
+        UpstreamRegistry upstreams,
+        MoaEngine engine,
+        IPassthroughForwarder forwarder,
+        IOptions<GatewayOptions> options,
+        CancellationToken cancellationToken)
+    {
+        var (body, readError) = await RequestBody.ReadAsync(context, cancellationToken);
+        if (readError is not null)
+        {
+            return readError;
+        }
+
+        using var request = ChatRequest.Parse(body, out var parseError);
+        if (request is null)
+        {
+            return parseError!;
+        }
+
+        if (catalog.TryGet(request.Model, out var model))
+        {
+            return await MoaAsync(context, model, request, engine, options.Value, cancellationToken);
+        }
+
+        return PassthroughTarget(request.Model, upstreams) switch
+        {
+            (Upstream upstream, string upstreamModel, _) =>
+                await PassthroughAsync(context, forwarder, upstream, ModelField.Replace(body.Span, upstreamModel), cancellationToken),
+            (_, _, string unavailable) => OpenAiError.ProviderUnavailable(unavailable),
+            _ => OpenAiError.ModelNotFound(request.Model),
+        };
+    }
+
+    private static async Task<IResult> MoaAsync(
+        HttpContext context, VirtualModel model, ChatRequest request, MoaEngine engine, GatewayOptions options, CancellationToken cancellationToken)
+    {
+        var input = MoaInput.From(request);
+        if (input.Error is not null)
+        {
+            return input.Error;
+        }
+
+        var run = new MoaRun(model);
+        var deltas = engine.RunAsync(model, input.Messages!, input.AggregatorOptions!, run, cancellationToken);
+        if (!request.Stream)
+        {
+            return await MoaResponses.CompleteAsync(model, deltas, run);
+        }
+
+        await MoaResponses.StreamAsync(context, deltas, run, request.IncludeUsage, TimeSpan.FromSeconds(options.KeepAliveSeconds), cancellationToken);
+        return Results.Empty;
+    }
+
+    private static async Task<IResult> PassthroughAsync(
+        HttpContext context, IPassthroughForwarder forwarder, Upstream upstream, byte[] body, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await forwarder.ForwardAsync(context, upstream, "chat/completions", body, cancellationToken);
+            return Results.Empty;
+        }
+        catch (UpstreamException exception)
+        {
+            return OpenAiError.FromUpstream(exception);
+        }
+    }
+
+    /// <summary>Splits <c>provider/model</c> at its first slash; model ids such as <c>meta-llama/Llama-3.3-70B</c> keep theirs.</summary>
+    private static (Upstream? Upstream, string? Model, string? Unavailable) PassthroughTarget(string name, UpstreamRegistry upstreams)
+    {
+        var slash = name.IndexOf('/', StringComparison.Ordinal);
+        if (slash <= 0 || slash == name.Length - 1)
+        {
+            return default;
+        }
+
+        var provider = name[..slash];
+        var model = name[(slash + 1)..];
+        return upstreams.TryGet(provider, out var upstream)
+            ? (upstream, model, null)
+            : (null, null, upstreams.UnavailableReason(provider));
+    }
+}

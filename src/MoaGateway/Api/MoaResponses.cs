@@ -1,0 +1,114 @@
+using Microsoft.AspNetCore.Http.Features;
+using MoaGateway.Moa;
+using MoaGateway.OpenAiWire;
+
+namespace MoaGateway.Api;
+
+/// <summary>Turns a running mixture into an OpenAI response: one <c>chat.completion</c>, or an SSE stream of chunks.</summary>
+internal static class MoaResponses
+{
+    public static async Task<IResult> CompleteAsync(VirtualModel model, IAsyncEnumerable<ChatDelta> deltas, MoaRun run)
+    {
+        var answer = new ChatAnswer();
+        try
+        {
+            await foreach (var delta in deltas)
+            {
+                answer.Append(delta);
+            }
+        }
+        catch (UpstreamException exception)
+        {
+            return OpenAiError.FromUpstream(exception);
+        }
+
+        var header = CompletionHeader.Create(model.Id);
+        return new JsonWriterResult(json =>
+            ChatCompletionJson.WriteCompletion(json, header, answer, run.TotalUsage, usage => MoaUsageJson.Write(usage, run)));
+    }
+
+    /// <summary>
+    /// Streams the aggregator's deltas as they arrive. Until the first one, SSE comments keep the connection alive.
+    /// A failure before anything was sent becomes a plain error response; after that, an error event followed by an
+    /// aborted connection, never <c>[DONE]</c>, so no client mistakes a cut-off answer for a complete one.
+    /// </summary>
+    public static async Task StreamAsync(
+        HttpContext context, IAsyncEnumerable<ChatDelta> deltas, MoaRun run, bool includeUsage, TimeSpan keepAlive, CancellationToken cancellationToken)
+    {
+        var response = context.Response;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no";
+        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+
+        using var sse = new SseWriter(response.BodyWriter);
+        var header = CompletionHeader.Create(run.Model.Id);
+        await using var enumerator = deltas.GetAsyncEnumerator(cancellationToken);
+        try
+        {
+            var hasDelta = await FirstDeltaAsync(enumerator, sse, run, keepAlive, cancellationToken);
+            var withRole = true;
+            for (; hasDelta; hasDelta = await enumerator.MoveNextAsync())
+            {
+                if (enumerator.Current.HasChoice)
+                {
+                    ChatCompletionJson.WriteChunk(sse.BeginEvent(), header, enumerator.Current, withRole);
+                    withRole = false;
+                    await sse.EndEventAsync(cancellationToken);
+                }
+            }
+
+            if (includeUsage)
+            {
+                ChatCompletionJson.WriteUsageChunk(sse.BeginEvent(), header, run.TotalUsage, usage => MoaUsageJson.Write(usage, run));
+                await sse.EndEventAsync(cancellationToken);
+            }
+
+            await sse.WriteDoneAsync(cancellationToken);
+        }
+        catch (UpstreamException exception) when (!response.HasStarted)
+        {
+            await OpenAiError.FromUpstream(exception).ExecuteAsync(context);
+        }
+        catch (UpstreamException exception)
+        {
+            OpenAiError.FromUpstream(exception).WriteTo(sse.BeginEvent());
+            await sse.EndEventAsync(cancellationToken);
+            context.Abort();
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The client went away; cancelling the token has already stopped every upstream call.
+        }
+    }
+
+    private static async Task<bool> FirstDeltaAsync(
+        IAsyncEnumerator<ChatDelta> deltas, SseWriter sse, MoaRun run, TimeSpan keepAlive, CancellationToken cancellationToken)
+    {
+        var next = deltas.MoveNextAsync();
+        if (next.IsCompleted)
+        {
+            return await next;
+        }
+
+        var pending = next.AsTask();
+        using var stopTimer = new CancellationTokenSource();
+        try
+        {
+            while (await Task.WhenAny(pending, Task.Delay(keepAlive, stopTimer.Token)) != pending)
+            {
+                await sse.WriteCommentAsync($"moa: {run.Stage}", cancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Fall through: the pending step observes the same cancellation, and the enumerator must not be disposed before it ends.
+        }
+        finally
+        {
+            await stopTimer.CancelAsync();
+        }
+
+        return await pending;
+    }
+}

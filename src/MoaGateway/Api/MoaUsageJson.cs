@@ -1,0 +1,75 @@
+using System.Text.Json;
+using MoaGateway.Moa;
+
+namespace MoaGateway.Api;
+
+/// <summary>
+/// Writes <c>usage.moa</c>: every upstream call a MoA request made, per layer, so the totals beside it can be
+/// traced to the proposers and the aggregator that spent them.
+/// </summary>
+internal static class MoaUsageJson
+{
+    public static void Write(Utf8JsonWriter json, MoaRun run)
+    {
+        var calls = run.Calls;
+        json.WriteStartObject("moa");
+        json.WriteString("model", run.Model.Id);
+        json.WriteNumber("upstream_calls", calls.Count);
+        json.WriteStartArray("layers");
+        foreach (var layer in calls.Where(call => !call.IsAggregator).GroupBy(call => call.Layer).OrderBy(group => group.Key))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("layer", layer.Key);
+            WriteCounts(json, layer.Aggregate(default(TokenCounts), (sum, call) => sum + (call.Usage ?? default)));
+            json.WriteStartArray("agents");
+            foreach (var call in layer)
+            {
+                WriteCall(json, call);
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+        if (calls.FirstOrDefault(call => call.IsAggregator) is { } aggregator)
+        {
+            json.WritePropertyName("aggregator");
+            WriteCall(json, aggregator);
+        }
+
+        json.WriteEndObject();
+    }
+
+    private static void WriteCall(Utf8JsonWriter json, AgentCallReport call)
+    {
+        json.WriteStartObject();
+        json.WriteString("provider", call.Agent.Provider);
+        json.WriteString("model", call.Agent.Model);
+        json.WriteString("status", call.Outcome switch
+        {
+            CallOutcome.Answered => "answered",
+            CallOutcome.TimedOut => "timed_out",
+            _ => "failed",
+        });
+        if (call.Usage is { } usage)
+        {
+            WriteCounts(json, usage);
+        }
+
+        json.WriteNumber("duration_ms", Math.Round(call.Duration.TotalMilliseconds, 1));
+        if (call.Error is not null)
+        {
+            json.WriteString("error", call.Error);
+        }
+
+        json.WriteEndObject();
+    }
+
+    private static void WriteCounts(Utf8JsonWriter json, TokenCounts counts)
+    {
+        json.WriteNumber("prompt_tokens", counts.Prompt);
+        json.WriteNumber("completion_tokens", counts.Completion);
+        json.WriteNumber("total_tokens", counts.Total);
+    }
+}

@@ -1,0 +1,64 @@
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http.HttpResults;
+using MoaGateway.Moa;
+using MoaGateway.Providers;
+
+namespace MoaGateway.Api;
+
+/// <summary><c>GET /v1/models</c> and <c>GET /v1/models/{id}</c>: the virtual models, with what each is made of.</summary>
+public static class ModelsApi
+{
+    private static readonly long StartedAt = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+
+    public static RouteGroupBuilder MapModels(this RouteGroupBuilder v1)
+    {
+        v1.MapGet("/models", List).WithName("ListModels");
+        v1.MapGet("/models/{id}", Retrieve).WithName("RetrieveModel");
+        return v1;
+    }
+
+    private static JsonHttpResult<ModelList> List(VirtualModelCatalog catalog, UpstreamRegistry upstreams) =>
+        TypedResults.Json(new ModelList([.. catalog.All.Select(model => Card(model, upstreams))]), ApiJsonContext.Default.ModelList);
+
+    private static Results<JsonHttpResult<ModelCard>, OpenAiError> Retrieve(string id, VirtualModelCatalog catalog, UpstreamRegistry upstreams) =>
+        catalog.TryGet(id, out var model)
+            ? TypedResults.Json(Card(model, upstreams), ApiJsonContext.Default.ModelCard)
+            : OpenAiError.ModelNotFound(id);
+
+    private static ModelCard Card(VirtualModel model, UpstreamRegistry upstreams)
+    {
+        var simulated = model.Layers.SelectMany(layer => layer).Append(model.Aggregator)
+            .Any(agent => upstreams.TryGet(agent.Provider, out var upstream) && upstream.IsSimulated);
+        return new ModelCard(
+            model.Id,
+            StartedAt,
+            simulated ? "moagateway (simulated)" : "moagateway",
+            new ModelComposition(
+                model.Description,
+                [.. model.Layers.Select(layer => (IReadOnlyList<string>)[.. layer.Select(agent => agent.ToString())])],
+                model.Aggregator.ToString(),
+                model.UpstreamCallCount,
+                simulated));
+    }
+}
+
+public sealed record ModelList(IReadOnlyList<ModelCard> Data)
+{
+    [JsonPropertyName("object"), JsonPropertyOrder(-1)]
+    public string ObjectType => "list";
+}
+
+public sealed record ModelCard(string Id, long Created, string OwnedBy, ModelComposition Moa)
+{
+    [JsonPropertyName("object"), JsonPropertyOrder(-1)]
+    public string ObjectType => "model";
+}
+
+/// <summary>An extension of OpenAI's model object: the layers, aggregator and cost in upstream calls of a virtual model.</summary>
+public sealed record ModelComposition(
+    string? Description, IReadOnlyList<IReadOnlyList<string>> Layers, string Aggregator, int UpstreamCalls, bool Simulated);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(ModelList))]
+[JsonSerializable(typeof(ModelCard))]
+internal sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -1,0 +1,44 @@
+using System.Text.Json;
+using MoaGateway.Moa;
+using MoaGateway.OpenAiWire;
+
+namespace MoaGateway.Api;
+
+/// <summary>An error in OpenAI's envelope, the only error shape the official SDKs can read.</summary>
+public sealed record OpenAiError(int StatusCode, string Message, string Type, string? Param = null, string? Code = null) : IResult
+{
+    public static OpenAiError InvalidRequest(string message, string? param = null, string? code = null) =>
+        new(StatusCodes.Status400BadRequest, message, "invalid_request_error", param, code);
+
+    public static OpenAiError ModelNotFound(string model) => new(
+        StatusCodes.Status404NotFound,
+        $"The model '{model}' does not exist. Use a virtual model from GET /v1/models, or '<provider>/<model>' for a configured provider.",
+        "invalid_request_error",
+        "model",
+        "model_not_found");
+
+    public static OpenAiError BodyTooLarge(long limit) => new(
+        StatusCodes.Status413PayloadTooLarge,
+        $"The request body exceeds the limit of {limit} bytes.",
+        "invalid_request_error",
+        null,
+        "request_too_large");
+
+    public static OpenAiError FromUpstream(UpstreamException exception) => exception.Failure == UpstreamFailure.Timeout
+        ? new(StatusCodes.Status504GatewayTimeout, exception.Message, "upstream_error", null, "upstream_timeout")
+        : new(StatusCodes.Status502BadGateway, exception.Message, "upstream_error", null, "upstream_error");
+
+    public static OpenAiError ProviderUnavailable(string reason) =>
+        new(StatusCodes.Status503ServiceUnavailable, reason, "upstream_error", "model", "provider_unavailable");
+
+    public static OpenAiError Internal() => new(
+        StatusCodes.Status500InternalServerError, "The gateway failed to process the request.", "server_error", null, "internal_error");
+
+    public void WriteTo(Utf8JsonWriter json) => ChatCompletionJson.WriteError(json, Message, Type, Param, Code);
+
+    public Task ExecuteAsync(HttpContext httpContext)
+    {
+        httpContext.Response.StatusCode = StatusCode;
+        return new JsonWriterResult(WriteTo).ExecuteAsync(httpContext);
+    }
+}

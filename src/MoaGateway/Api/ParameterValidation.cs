@@ -1,0 +1,101 @@
+using System.Text.Json;
+
+namespace MoaGateway.Api;
+
+/// <summary>Checks the sampling and output parameters of a chat request by type and range.</summary>
+internal static class ParameterValidation
+{
+    public static OpenAiError? Validate(JsonElement root) =>
+        Boolean(root, "stream") ??
+        StreamOptions(root) ??
+        N(root) ??
+        Number(root, "temperature", 0, 2) ??
+        Number(root, "top_p", 0, 1) ??
+        Number(root, "presence_penalty", -2, 2) ??
+        Number(root, "frequency_penalty", -2, 2) ??
+        PositiveInt(root, "max_tokens") ??
+        PositiveInt(root, "max_completion_tokens") ??
+        Stop(root) ??
+        Seed(root) ??
+        OfKind(root, "user", JsonValueKind.String, "a string") ??
+        OfKind(root, "tools", JsonValueKind.Array, "an array") ??
+        ToolChoice(root) ??
+        OfKind(root, "response_format", JsonValueKind.Object, "an object");
+
+    private static OpenAiError? Boolean(JsonElement root, string name) =>
+        Present(root, name, out var value) && value.ValueKind is not (JsonValueKind.True or JsonValueKind.False)
+            ? OpenAiError.InvalidRequest($"'{name}' must be a boolean.", name)
+            : null;
+
+    private static OpenAiError? StreamOptions(JsonElement root)
+    {
+        if (!Present(root, "stream_options", out var options))
+        {
+            return null;
+        }
+
+        if (options.ValueKind != JsonValueKind.Object)
+        {
+            return OpenAiError.InvalidRequest("'stream_options' must be an object.", "stream_options");
+        }
+
+        if (!(root.TryGetProperty("stream", out var stream) && stream.ValueKind == JsonValueKind.True))
+        {
+            return OpenAiError.InvalidRequest("'stream_options' is only allowed when 'stream' is true.", "stream_options");
+        }
+
+        return Boolean(options, "include_usage") is null
+            ? null
+            : OpenAiError.InvalidRequest("'stream_options.include_usage' must be a boolean.", "stream_options.include_usage");
+    }
+
+    private static OpenAiError? N(JsonElement root) =>
+        Present(root, "n", out var n) && !(n.ValueKind == JsonValueKind.Number && n.TryGetInt32(out var count) && count == 1)
+            ? OpenAiError.InvalidRequest(
+                "'n' must be 1: a Mixture-of-Agents answer is one synthesis; send separate requests for more choices.", "n", "unsupported_value")
+            : null;
+
+    private static OpenAiError? Number(JsonElement root, string name, double min, double max) =>
+        Present(root, name, out var value) &&
+        !(value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var number) && number >= min && number <= max)
+            ? OpenAiError.InvalidRequest($"'{name}' must be a number from {min} to {max}.", name)
+            : null;
+
+    private static OpenAiError? PositiveInt(JsonElement root, string name) =>
+        Present(root, name, out var value) &&
+        !(value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number) && number >= 1)
+            ? OpenAiError.InvalidRequest($"'{name}' must be a positive integer.", name)
+            : null;
+
+    private static OpenAiError? Seed(JsonElement root) =>
+        Present(root, "seed", out var value) && !(value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out _))
+            ? OpenAiError.InvalidRequest("'seed' must be an integer.", "seed")
+            : null;
+
+    private static OpenAiError? Stop(JsonElement root)
+    {
+        if (!Present(root, "stop", out var stop) || stop.ValueKind == JsonValueKind.String)
+        {
+            return null;
+        }
+
+        return stop.ValueKind == JsonValueKind.Array && stop.GetArrayLength() <= 4 &&
+               stop.EnumerateArray().All(item => item.ValueKind == JsonValueKind.String)
+            ? null
+            : OpenAiError.InvalidRequest("'stop' must be a string or an array of up to 4 strings.", "stop");
+    }
+
+    private static OpenAiError? ToolChoice(JsonElement root) =>
+        Present(root, "tool_choice", out var value) && value.ValueKind is not (JsonValueKind.String or JsonValueKind.Object)
+            ? OpenAiError.InvalidRequest("'tool_choice' must be a string or an object.", "tool_choice")
+            : null;
+
+    private static OpenAiError? OfKind(JsonElement root, string name, JsonValueKind kind, string description) =>
+        Present(root, name, out var value) && value.ValueKind != kind
+            ? OpenAiError.InvalidRequest($"'{name}' must be {description}.", name)
+            : null;
+
+    /// <summary>True when the field is there and not null; JSON null means "unset", as in OpenAI's API.</summary>
+    private static bool Present(JsonElement root, string name, out JsonElement value) =>
+        root.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null;
+}

@@ -1,0 +1,101 @@
+using System.Buffers;
+using System.Collections.Frozen;
+using System.Net.Http.Headers;
+using Microsoft.AspNetCore.Http.Features;
+using MoaGateway.Moa;
+using MoaGateway.Providers;
+
+namespace MoaGateway.Forwarding;
+
+/// <summary>A streaming forwarder on the provider's pooled <see cref="HttpClient"/>.</summary>
+public sealed class HttpPassthroughForwarder : IPassthroughForwarder
+{
+    private const int BufferSize = 16 * 1024;
+
+    private static readonly FrozenSet<string> HopByHopHeaders = FrozenSet.Create(
+        StringComparer.OrdinalIgnoreCase,
+        "Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Proxy-Connection", "TE", "Trailer",
+        "Transfer-Encoding", "Upgrade");
+
+    public async Task ForwardAsync(
+        HttpContext context, Upstream upstream, string path, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(upstream.BaseUrl, path))
+        {
+            Content = new ReadOnlyMemoryContent(body),
+        };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        if (context.Request.Headers.Accept.ToString() is { Length: > 0 } accept)
+        {
+            request.Headers.TryAddWithoutValidation("Accept", accept);
+        }
+
+        upstream.Authorize(request);
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(TimeSpan.FromSeconds(upstream.Options.TimeoutSeconds));
+
+        HttpResponseMessage upstreamResponse;
+        try
+        {
+            upstreamResponse = await upstream.HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
+        }
+        catch (OperationCanceledException exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new UpstreamException(
+                $"{upstream.Name} did not answer within {upstream.Options.TimeoutSeconds:0.###} s.", UpstreamFailure.Timeout, exception);
+        }
+        catch (HttpRequestException exception)
+        {
+            throw new UpstreamException($"{upstream.Name} failed: connection failed: {upstream.Redact(exception.Message)}", UpstreamFailure.Error, exception);
+        }
+
+        using (upstreamResponse)
+        {
+            var response = context.Response;
+            response.StatusCode = (int)upstreamResponse.StatusCode;
+            CopyHeaders(upstreamResponse.Headers, response.Headers);
+            CopyHeaders(upstreamResponse.Content.Headers, response.Headers);
+            context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+            await RelayBodyAsync(context, upstreamResponse.Content, deadline.Token, cancellationToken);
+        }
+    }
+
+    private static async Task RelayBodyAsync(
+        HttpContext context, HttpContent content, CancellationToken deadline, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        try
+        {
+            await using var source = await content.ReadAsStreamAsync(deadline);
+            await context.Response.StartAsync(cancellationToken);
+            int read;
+            while ((read = await source.ReadAsync(buffer, deadline)) > 0)
+            {
+                await context.Response.Body.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                await context.Response.Body.FlushAsync(cancellationToken);
+            }
+        }
+        catch (Exception exception) when (exception is IOException or HttpRequestException or OperationCanceledException &&
+                                          !cancellationToken.IsCancellationRequested)
+        {
+            // The status line is already sent: breaking the connection is the only signal of a cut-off body clients cannot miss.
+            context.Abort();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static void CopyHeaders(HttpHeaders source, IHeaderDictionary destination)
+    {
+        foreach (var (name, values) in source)
+        {
+            if (!HopByHopHeaders.Contains(name))
+            {
+                destination[name] = values.ToArray();
+            }
+        }
+    }
+}

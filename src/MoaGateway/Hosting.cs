@@ -1,0 +1,26 @@
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+using MoaGateway.Configuration;
+using MoaGateway.Forwarding;
+using MoaGateway.Moa;
+using MoaGateway.Providers;
+
+namespace MoaGateway;
+
+public static class Hosting
+{
+    public static IServiceCollection AddMoaGateway(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddGatewayOptions(configuration);
+        services.AddOptions<KestrelServerOptions>()
+            .Configure<IOptions<GatewayOptions>>((kestrel, gateway) => kestrel.Limits.MaxRequestBodySize = gateway.Value.MaxRequestBodyBytes);
+
+        services.AddSingleton<VirtualModelCatalog>();
+        services.AddSingleton<UpstreamRegistry>();
+        services.AddSingleton<IAgentInvoker, OpenAiAgentInvoker>();
+        services.AddSingleton<MoaEngine>();
+        services.AddSingleton<IPassthroughForwarder, HttpPassthroughForwarder>();
+        services.AddHostedService<StartupReport>();
+        return services;
+    }
+}

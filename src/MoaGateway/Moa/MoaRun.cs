@@ -1,0 +1,84 @@
+namespace MoaGateway.Moa;
+
+public readonly record struct TokenCounts(int Prompt, int Completion)
+{
+    public int Total => Prompt + Completion;
+
+    public static TokenCounts operator +(TokenCounts left, TokenCounts right) =>
+        new(left.Prompt + right.Prompt, left.Completion + right.Completion);
+}
+
+public enum CallOutcome
+{
+    Answered,
+    Failed,
+    TimedOut,
+}
+
+/// <summary>What one upstream call of a MoA request did. <see cref="Layer"/> is 1-based; the aggregator has layer 0.</summary>
+public sealed record AgentCallReport(
+    int Layer,
+    AgentSpec Agent,
+    CallOutcome Outcome,
+    TokenCounts? Usage,
+    TimeSpan Duration,
+    string? Error = null)
+{
+    public bool IsAggregator => Layer == AggregatorLayer;
+
+    public const int AggregatorLayer = 0;
+}
+
+/// <summary>
+/// The account of one MoA request: its current stage and every upstream call it made, so the response can
+/// report the true cost of the mixture, not just the aggregator's share.
+/// </summary>
+public sealed class MoaRun(VirtualModel model)
+{
+    private readonly Lock _gate = new();
+    private readonly List<AgentCallReport> _calls = new(model.UpstreamCallCount);
+    private volatile string _stage = "starting";
+
+    public VirtualModel Model => model;
+
+    /// <summary>A short description of what the request is waiting for, such as "proposer layer 1 of 2".</summary>
+    public string Stage
+    {
+        get => _stage;
+        internal set => _stage = value;
+    }
+
+    public IReadOnlyList<AgentCallReport> Calls
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _calls];
+            }
+        }
+    }
+
+    /// <summary>Tokens of every call that reported usage: all proposers of all layers plus the aggregator.</summary>
+    public TokenCounts TotalUsage
+    {
+        get
+        {
+            var total = default(TokenCounts);
+            foreach (var call in Calls)
+            {
+                total += call.Usage ?? default;
+            }
+
+            return total;
+        }
+    }
+
+    internal void Record(AgentCallReport report)
+    {
+        lock (_gate)
+        {
+            _calls.Add(report);
+        }
+    }
+}

@@ -1,0 +1,76 @@
+using System.ClientModel;
+using System.ClientModel.Primitives;
+using System.Collections.Concurrent;
+using MoaGateway.Configuration;
+using OpenAI;
+using OpenAI.Chat;
+
+namespace MoaGateway.Providers;
+
+/// <summary>
+/// One configured provider, ready to call: an HTTP connection pool shared by the OpenAI SDK and the pass-through
+/// forwarder, and the provider's API key, which only ever leaves in an Authorization header.
+/// </summary>
+public sealed class Upstream : IDisposable
+{
+    private readonly OpenAIClient _client;
+    private readonly ConcurrentDictionary<string, ChatClient> _chatClients = new(StringComparer.Ordinal);
+    private readonly string? _apiKey;
+
+    public Upstream(string name, ProviderOptions options, string? apiKey, string? simulatedBecause, HttpMessageHandler handler)
+    {
+        Name = name;
+        Options = options;
+        _apiKey = string.IsNullOrEmpty(apiKey) ? null : apiKey;
+        SimulatedBecause = simulatedBecause;
+        BaseUrl = new Uri((options.BaseUrl ?? "http://simulated.invalid/v1").TrimEnd('/') + "/");
+        HttpClient = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+
+        var clientOptions = new OpenAIClientOptions
+        {
+            Endpoint = BaseUrl,
+            Transport = new HttpClientPipelineTransport(HttpClient),
+            // Retries and timeouts are the gateway's, so a client's deadline is never multiplied by hidden SDK retries.
+            RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
+            NetworkTimeout = TimeSpan.FromSeconds(options.TimeoutSeconds),
+        };
+        clientOptions.AddPolicy(new UpstreamHeadersPolicy(options.Headers, sendsApiKey: _apiKey is not null), PipelinePosition.BeforeTransport);
+        _client = new OpenAIClient(new ApiKeyCredential(_apiKey ?? "no-key"), clientOptions);
+    }
+
+    public string Name { get; }
+
+    public ProviderOptions Options { get; }
+
+    /// <summary>The provider's base URL, ending in a slash so relative paths such as <c>chat/completions</c> resolve under it.</summary>
+    public Uri BaseUrl { get; }
+
+    public HttpClient HttpClient { get; }
+
+    /// <summary>Why this provider is served by the built-in simulator, or null when it is a real upstream.</summary>
+    public string? SimulatedBecause { get; }
+
+    public bool IsSimulated => SimulatedBecause is not null;
+
+    public ChatClient GetChatClient(string model) => _chatClients.GetOrAdd(model, _client.GetChatClient);
+
+    /// <summary>Adds the provider's credentials and configured headers to a request the gateway sends itself.</summary>
+    public void Authorize(HttpRequestMessage request)
+    {
+        if (_apiKey is not null)
+        {
+            request.Headers.Authorization = new("Bearer", _apiKey);
+        }
+
+        foreach (var (header, value) in Options.Headers)
+        {
+            request.Headers.TryAddWithoutValidation(header, value);
+        }
+    }
+
+    /// <summary>Removes the API key from text that came from the upstream, such as an error message that echoes it.</summary>
+    public string Redact(string text) =>
+        _apiKey is null ? text : text.Replace(_apiKey, "[redacted]", StringComparison.Ordinal);
+
+    public void Dispose() => HttpClient.Dispose();
+}

@@ -1,0 +1,109 @@
+using System.Collections.Frozen;
+using System.Diagnostics.CodeAnalysis;
+using Microsoft.Extensions.Options;
+using MoaGateway.Configuration;
+using MoaGateway.Providers.Simulated;
+
+namespace MoaGateway.Providers;
+
+/// <summary>
+/// Every configured provider, resolved at start-up. A provider whose API key variable is unset is either served by
+/// the simulator (when allowed, and said loudly) or refuses start-up if a virtual model needs it.
+/// </summary>
+public sealed partial class UpstreamRegistry : IDisposable
+{
+    private readonly FrozenDictionary<string, Upstream> _upstreams;
+    private readonly FrozenDictionary<string, string> _unavailable;
+
+    public UpstreamRegistry(IOptions<GatewayOptions> options, IHostEnvironment environment, ILogger<UpstreamRegistry> logger)
+    {
+        var gateway = options.Value;
+        var simulateMissingKeys = gateway.SimulateProvidersWithoutKeys ?? environment.IsDevelopment();
+        var upstreams = new Dictionary<string, Upstream>(StringComparer.OrdinalIgnoreCase);
+        var unavailable = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+
+        foreach (var (name, provider) in gateway.Providers)
+        {
+            if (provider.Type == ProviderTypes.Simulated)
+            {
+                upstreams[name] = Simulated(name, provider, "configured as simulated");
+                continue;
+            }
+
+            var apiKey = provider.ApiKeyEnv is { Length: > 0 } variable ? Environment.GetEnvironmentVariable(variable) : null;
+            if (provider.ApiKeyEnv is { Length: > 0 } && string.IsNullOrEmpty(apiKey))
+            {
+                var reason = $"environment variable {provider.ApiKeyEnv} is not set";
+                if (simulateMissingKeys)
+                {
+                    LogSimulatedProvider(logger, name, reason);
+                    upstreams[name] = Simulated(name, provider, reason);
+                }
+                else
+                {
+                    unavailable[name] = $"Provider '{name}' has no API key: {reason} ({GatewayOptions.SectionName}:Providers:{name}:ApiKeyEnv).";
+                }
+
+                continue;
+            }
+
+            upstreams[name] = new Upstream(name, provider, apiKey, simulatedBecause: null, CreateHandler());
+        }
+
+        _upstreams = upstreams.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+        _unavailable = unavailable.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+        RefuseModelsWithoutKeys(gateway);
+    }
+
+    public IEnumerable<Upstream> All => _upstreams.Values;
+
+    public bool TryGet(string provider, [NotNullWhen(true)] out Upstream? upstream) => _upstreams.TryGetValue(provider, out upstream);
+
+    public Upstream Get(string provider) => _upstreams.TryGetValue(provider, out var upstream)
+        ? upstream
+        : throw new InvalidOperationException(_unavailable.GetValueOrDefault(provider, $"Provider '{provider}' is not configured."));
+
+    /// <summary>Why a configured provider cannot be used, or null when it can (or is not configured at all).</summary>
+    public string? UnavailableReason(string provider) => _unavailable.GetValueOrDefault(provider);
+
+    public void Dispose()
+    {
+        foreach (var upstream in _upstreams.Values)
+        {
+            upstream.Dispose();
+        }
+    }
+
+    private void RefuseModelsWithoutKeys(GatewayOptions gateway)
+    {
+        var problems = gateway.Models
+            .SelectMany(model => model.Value.Layers.SelectMany(layer => layer.Agents).Append(model.Value.Aggregator!)
+                .Select(agent => agent.Provider!)
+                .Where(_unavailable.ContainsKey)
+                .Distinct(StringComparer.OrdinalIgnoreCase)
+                .Select(provider => $"{GatewayOptions.SectionName}:Models:{model.Key} needs provider '{provider}'. {_unavailable[provider]}"))
+            .ToList();
+        if (problems.Count > 0)
+        {
+            Dispose();
+            throw new OptionsValidationException(GatewayOptions.SectionName, typeof(GatewayOptions), [
+                .. problems,
+                $"Set the key, or set {GatewayOptions.SectionName}:SimulateProvidersWithoutKeys=true to serve simulated answers instead.",
+            ]);
+        }
+    }
+
+    private static Upstream Simulated(string name, ProviderOptions provider, string reason) =>
+        new(name, provider, apiKey: null, reason, new SimulatedUpstreamHandler(provider.Simulation));
+
+    private static SocketsHttpHandler CreateHandler() => new()
+    {
+        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        ConnectTimeout = TimeSpan.FromSeconds(10),
+        EnableMultipleHttp2Connections = true,
+    };
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "SIMULATED PROVIDER: '{Provider}' answers with the built-in simulator because {Reason}. Its answers are deterministic placeholder text, not a language model.")]
+    private static partial void LogSimulatedProvider(ILogger logger, string provider, string reason);
+}
