@@ -7,6 +7,12 @@ namespace MoaGateway.Api;
 /// <summary>Turns a running mixture into an OpenAI response: one <c>chat.completion</c>, or an SSE stream of chunks.</summary>
 internal static class MoaResponses
 {
+    /// <summary>
+    /// Kestrel drops output still queued for the socket when a connection is aborted, so the error event gets this
+    /// long to leave before the abort that marks the stream as broken.
+    /// </summary>
+    private static readonly TimeSpan ErrorEventDrain = TimeSpan.FromMilliseconds(200);
+
     public static async Task<IResult> CompleteAsync(VirtualModel model, IAsyncEnumerable<ChatDelta> deltas, MoaRun run)
     {
         var answer = new ChatAnswer();
@@ -73,7 +79,8 @@ internal static class MoaResponses
         catch (UpstreamException exception)
         {
             OpenAiError.FromUpstream(exception).WriteTo(sse.BeginEvent());
-            await sse.EndEventAsync(cancellationToken);
+            await sse.EndEventAsync(CancellationToken.None);
+            await Task.Delay(ErrorEventDrain, CancellationToken.None);
             context.Abort();
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -5,7 +5,7 @@ namespace MoaGateway.Configuration;
 
 public static class ConfigurationExtensions
 {
-    /// <summary>Environment variable naming one extra JSON file layered over appsettings.json.</summary>
+    /// <summary>Environment variable (or command-line key) naming one extra JSON file layered over appsettings.json.</summary>
     public const string ExtraConfigVariable = "MOAGATEWAY_CONFIG";
 
     private const string DefaultUrl = "http://localhost:8080";
@@ -16,7 +16,7 @@ public static class ConfigurationExtensions
     /// </summary>
     public static WebApplicationBuilder AddExtraConfigFile(this WebApplicationBuilder builder)
     {
-        var path = Environment.GetEnvironmentVariable(ExtraConfigVariable);
+        var path = builder.Configuration[ExtraConfigVariable];
         if (string.IsNullOrWhiteSpace(path))
         {
             return builder;

@@ -1,0 +1,225 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace MoaGateway.Tests.Infrastructure;
+
+/// <summary>How the fake answers one model: what it says, how slowly, and how it misbehaves.</summary>
+public sealed record FakeReply
+{
+    /// <summary>The answer; null means "answer from {model}".</summary>
+    public string? Text { get; init; }
+
+    public TimeSpan Delay { get; init; }
+
+    public TimeSpan TokenDelay { get; init; }
+
+    public int Status { get; init; } = 200;
+
+    /// <summary>When set, streaming pauses after the first token until this task completes.</summary>
+    public Task? HoldAfterFirstToken { get; init; }
+
+    /// <summary>Streaming breaks the connection after the first token.</summary>
+    public bool BreakAfterFirstToken { get; init; }
+
+    public int PromptTokens { get; init; } = 11;
+}
+
+/// <summary>A request as the fake received it; recorded on arrival, so it is visible before the gateway has its answer.</summary>
+public sealed record RecordedRequest(string Path, IReadOnlyDictionary<string, string> Headers, string Body, long StartedTicks)
+{
+    /// <summary>When the fake began sending its answer (0 while it has not).</summary>
+    public long RespondedTicks { get; internal set; }
+
+    public JsonObject Json => JsonNode.Parse(Body)!.AsObject();
+
+    public string Model => Json["model"]!.GetValue<string>();
+
+    public JsonArray Messages => Json["messages"]!.AsArray();
+
+    public string? SystemText => Messages.FirstOrDefault(m => m!["role"]!.GetValue<string>() == "system")?["content"]?.GetValue<string>();
+
+    public string? Header(string name) => Headers.TryGetValue(name, out var value) ? value : null;
+}
+
+/// <summary>An OpenAI-compatible server on a loopback port that records every request and answers as scripted.</summary>
+public sealed class FakeUpstream : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ConcurrentQueue<RecordedRequest> _requests = new();
+    private readonly ConcurrentDictionary<string, FakeReply> _replies = new(StringComparer.Ordinal);
+    private int _inFlight;
+    private int _maxInFlight;
+
+    private FakeUpstream(WebApplication app) => _app = app;
+
+    public string BaseUrl { get; private set; } = "";
+
+    public IReadOnlyList<RecordedRequest> Requests => [.. _requests];
+
+    public int MaxConcurrentRequests => Volatile.Read(ref _maxInFlight);
+
+    /// <summary>Completes with the model of each request whose client went away before the answer ended.</summary>
+    public ConcurrentQueue<string> AbortedModels { get; } = new();
+
+    public static async Task<FakeUpstream> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var app = builder.Build();
+        var fake = new FakeUpstream(app);
+        app.MapPost("/v1/chat/completions", fake.HandleAsync);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+        fake.BaseUrl = address + "/v1";
+        return fake;
+    }
+
+    public FakeUpstream Reply(string model, FakeReply reply)
+    {
+        _replies[model] = reply;
+        return this;
+    }
+
+    public IReadOnlyList<RecordedRequest> RequestsFor(string model) => [.. Requests.Where(r => r.Model == model)];
+
+    public static string DefaultText(string model) => $"answer from {model}";
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var inFlight = Interlocked.Increment(ref _inFlight);
+        for (var max = _maxInFlight; inFlight > max; max = _maxInFlight)
+        {
+            Interlocked.CompareExchange(ref _maxInFlight, inFlight, max);
+        }
+
+        var body = await new StreamReader(context.Request.Body, Encoding.UTF8).ReadToEndAsync();
+        var headers = context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
+        var recorded = new RecordedRequest(context.Request.Path, headers, body, started);
+        _requests.Enqueue(recorded);
+        var json = JsonNode.Parse(body)!.AsObject();
+        var model = json["model"]!.GetValue<string>();
+        var reply = _replies.GetValueOrDefault(model, new FakeReply());
+        var aborted = context.RequestAborted;
+        try
+        {
+            await Task.Delay(reply.Delay, aborted);
+            recorded.RespondedTicks = Stopwatch.GetTimestamp();
+            if (reply.Status != 200)
+            {
+                context.Response.StatusCode = reply.Status;
+                await context.Response.WriteAsJsonAsync(new { error = new { message = $"scripted failure of {model}", type = "server_error", code = "scripted" } });
+                return;
+            }
+
+            var text = reply.Text ?? DefaultText(model);
+            if (json["stream"]?.GetValue<bool>() == true)
+            {
+                await StreamAsync(context, model, text, reply, json["stream_options"]?["include_usage"]?.GetValue<bool>() == true, aborted);
+            }
+            else
+            {
+                await context.Response.WriteAsJsonAsync(Completion(model, text, reply));
+            }
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            AbortedModels.Enqueue(model);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    private static async Task StreamAsync(HttpContext context, string model, string text, FakeReply reply, bool includeUsage, CancellationToken aborted)
+    {
+        context.Response.ContentType = "text/event-stream";
+        var tokens = Tokens(text);
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            if (i > 0)
+            {
+                await Task.Delay(reply.TokenDelay, aborted);
+            }
+
+            var delta = i == 0 ? (object)new { role = "assistant", content = tokens[i] } : new { content = tokens[i] };
+            await WriteEventAsync(context, Chunk(model, delta, null), aborted);
+            if (i == 0 && reply.BreakAfterFirstToken)
+            {
+                // Kestrel drops queued output on abort; let the first token leave first.
+                await Task.Delay(200, aborted);
+                context.Abort();
+                return;
+            }
+
+            if (i == 0 && reply.HoldAfterFirstToken is { } hold)
+            {
+                await hold.WaitAsync(aborted);
+            }
+        }
+
+        await WriteEventAsync(context, Chunk(model, new { }, "stop"), aborted);
+        if (includeUsage)
+        {
+            await WriteEventAsync(context, new { id = "chatcmpl-fake", @object = "chat.completion.chunk", created = 1, model, choices = Array.Empty<object>(), usage = Usage(reply, tokens.Count) }, aborted);
+        }
+
+        await context.Response.WriteAsync("data: [DONE]\n\n", aborted);
+        await context.Response.Body.FlushAsync(aborted);
+    }
+
+    private static async Task WriteEventAsync(HttpContext context, object payload, CancellationToken aborted)
+    {
+        await context.Response.WriteAsync($"data: {JsonSerializer.Serialize(payload)}\n\n", aborted);
+        await context.Response.Body.FlushAsync(aborted);
+    }
+
+    private static object Chunk(string model, object delta, string? finishReason) => new
+    {
+        id = "chatcmpl-fake",
+        @object = "chat.completion.chunk",
+        created = 1,
+        model,
+        choices = new[] { new { index = 0, delta, finish_reason = finishReason } },
+    };
+
+    private static object Completion(string model, string text, FakeReply reply) => new
+    {
+        id = "chatcmpl-fake",
+        @object = "chat.completion",
+        created = 1,
+        model,
+        choices = new[] { new { index = 0, message = new { role = "assistant", content = text }, finish_reason = "stop" } },
+        usage = Usage(reply, Tokens(text).Count),
+    };
+
+    private static object Usage(FakeReply reply, int completionTokens) => new
+    {
+        prompt_tokens = reply.PromptTokens,
+        completion_tokens = completionTokens,
+        total_tokens = reply.PromptTokens + completionTokens,
+    };
+
+    /// <summary>Words with their leading space, so the tokens concatenate back to the text.</summary>
+    public static IReadOnlyList<string> Tokens(string text) =>
+        [.. text.Split(' ').Select((word, i) => i == 0 ? word : " " + word)];
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}

@@ -1,0 +1,54 @@
+using System.ClientModel;
+using System.ClientModel.Primitives;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using OpenAI;
+using OpenAI.Chat;
+
+namespace MoaGateway.Tests.Infrastructure;
+
+/// <summary>The real gateway, configured through its command line, listening on a loopback port.</summary>
+public sealed class GatewayHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private GatewayHost(WebApplication app, Uri baseAddress)
+    {
+        _app = app;
+        BaseAddress = baseAddress;
+        Http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    public Uri BaseAddress { get; }
+
+    /// <summary>A raw HTTP client for wire-format checks.</summary>
+    public HttpClient Http { get; }
+
+    public static async Task<GatewayHost> StartAsync(GatewaySettings settings)
+    {
+        var app = GatewayApp.Create(settings.ToArgs());
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+        return new GatewayHost(app, new Uri(address));
+    }
+
+    /// <summary>The official OpenAI SDK pointed at the gateway, with its own retries off so every failure is seen as it is.</summary>
+    public ChatClient ChatClient(string model) => new OpenAIClient(
+        new ApiKeyCredential("client-key-unused"),
+        new OpenAIClientOptions
+        {
+            Endpoint = new Uri(BaseAddress, "/v1"),
+            RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
+            NetworkTimeout = TimeSpan.FromSeconds(60),
+        }).GetChatClient(model);
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}

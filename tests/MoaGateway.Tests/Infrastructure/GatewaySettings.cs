@@ -1,0 +1,51 @@
+namespace MoaGateway.Tests.Infrastructure;
+
+/// <summary>Gateway configuration as command-line overrides, the same path users take with <c>--MoaGateway:...=...</c>.</summary>
+public sealed class GatewaySettings
+{
+    private readonly Dictionary<string, string> _values = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["urls"] = "http://127.0.0.1:0",
+        ["environment"] = "Production",
+        // An empty content root: only what a test sets is configured, never the repository's appsettings.json.
+        ["contentRoot"] = EmptyDirectory.Value,
+        ["Logging:LogLevel:Default"] = "Warning",
+    };
+
+    private static readonly Lazy<string> EmptyDirectory = new(() => Directory.CreateTempSubdirectory("moagateway-tests-").FullName);
+
+    public GatewaySettings Set(string key, string value)
+    {
+        _values[key] = value;
+        return this;
+    }
+
+    /// <summary>A provider named <paramref name="name"/> at the fake, with a fresh API key in a variable of its own.</summary>
+    public GatewaySettings Provider(string name, FakeUpstream upstream, string? apiKey = null)
+    {
+        var variable = $"MOA_TEST_KEY_{Guid.NewGuid():N}";
+        Environment.SetEnvironmentVariable(variable, apiKey ?? $"sk-upstream-{Guid.NewGuid():N}");
+        return Set($"MoaGateway:Providers:{name}:BaseUrl", upstream.BaseUrl)
+            .Set($"MoaGateway:Providers:{name}:ApiKeyEnv", variable);
+    }
+
+    /// <summary>A virtual model whose agents all use <paramref name="provider"/>; each inner array is a layer of model names.</summary>
+    public GatewaySettings Model(string id, string[][] layers, string aggregator, string provider = "fake")
+    {
+        for (var layer = 0; layer < layers.Length; layer++)
+        {
+            for (var agent = 0; agent < layers[layer].Length; agent++)
+            {
+                Set($"MoaGateway:Models:{id}:Layers:{layer}:Agents:{agent}:Provider", provider);
+                Set($"MoaGateway:Models:{id}:Layers:{layer}:Agents:{agent}:Model", layers[layer][agent]);
+            }
+        }
+
+        return Set($"MoaGateway:Models:{id}:Aggregator:Provider", provider)
+            .Set($"MoaGateway:Models:{id}:Aggregator:Model", aggregator);
+    }
+
+    public string? this[string key] => _values.GetValueOrDefault(key);
+
+    public string[] ToArgs() => [.. _values.Select(pair => $"--{pair.Key}={pair.Value}")];
+}
