@@ -1,6 +1,7 @@
 using System.ClientModel.Primitives;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using System.Text.Unicode;
 using OpenAI.Chat;
 
 namespace MoaGateway.Api;
@@ -38,6 +39,13 @@ public sealed class ChatRequest : IDisposable
 
     public static ChatRequest? Parse(ReadOnlyMemory<byte> body, out OpenAiError? error)
     {
+        // The JSON reader checks UTF-8 only when a string is read; checking first keeps a bad byte from surfacing later as a crash.
+        if (!Utf8.IsValid(body.Span))
+        {
+            error = OpenAiError.InvalidRequest("The request body is not valid UTF-8.", code: "invalid_json");
+            return null;
+        }
+
         JsonDocument document;
         try
         {

@@ -26,6 +26,9 @@ public sealed record FakeReply
 
     public int Status { get; init; } = 200;
 
+    /// <summary>The error message of a scripted failure; null means "scripted failure of {model}".</summary>
+    public string? ErrorMessage { get; init; }
+
     /// <summary>When set, streaming pauses after the first token until this task completes.</summary>
     public Task? HoldAfterFirstToken { get; init; }
 
@@ -120,7 +123,7 @@ public sealed class FakeUpstream : IAsyncDisposable
             if (reply.Status != 200)
             {
                 context.Response.StatusCode = reply.Status;
-                await context.Response.WriteAsJsonAsync(new { error = new { message = $"scripted failure of {model}", type = "server_error", code = "scripted" } });
+                await context.Response.WriteAsJsonAsync(new { error = new { message = reply.ErrorMessage ?? $"scripted failure of {model}", type = "server_error", code = "scripted" } });
                 return;
             }
 
