@@ -1,0 +1,110 @@
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using MoaGateway.Tests.Infrastructure;
+using OpenAI.Chat;
+
+namespace MoaGateway.Tests.Integration;
+
+/// <summary><c>&lt;provider&gt;/&lt;model&gt;</c> goes to that provider as is, answer relayed as it arrives.</summary>
+public sealed class PassthroughTests : IAsyncLifetime
+{
+    private const string UpstreamKey = "sk-passthrough-key-42";
+
+    private FakeUpstream _upstream = null!;
+    private GatewayHost _gateway = null!;
+
+    public async Task InitializeAsync()
+    {
+        _upstream = await FakeUpstream.StartAsync();
+        _gateway = await GatewayHost.StartAsync(new GatewaySettings()
+            .Provider("fake", _upstream, apiKey: UpstreamKey)
+            .Set("MoaGateway:Providers:fake:Headers:X-Team", "search")
+            .Model("duo", [["p1"]], "agg"));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _gateway.DisposeAsync();
+        await _upstream.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Request_reaches_the_provider_byte_for_byte_except_the_model_name()
+    {
+        const string body = """{"model":"fake/meta-llama/Llama-3.3-70B","messages":[{"role":"user","content":"Hi \u00e9"}],  "top_k": 5, "x_vendor":{"a":[1,2]}}""";
+        using var content = new StringContent(body, Encoding.UTF8, "application/json");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = content };
+        request.Headers.Authorization = new("Bearer", "client-key-must-not-travel");
+
+        using var response = await _gateway.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var received = Assert.Single(_upstream.Requests);
+        Assert.Equal(body.Replace("fake/meta-llama/Llama-3.3-70B", "meta-llama/Llama-3.3-70B", StringComparison.Ordinal), received.Body);
+        Assert.Equal($"Bearer {UpstreamKey}", received.Header("Authorization"));
+        Assert.Equal("search", received.Header("X-Team"));
+        Assert.Equal(FakeUpstream.DefaultText("meta-llama/Llama-3.3-70B"),
+            JsonNode.Parse(await response.Content.ReadAsStringAsync())!["choices"]![0]!["message"]!["content"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Streamed_answer_is_relayed_as_the_provider_sends_it()
+    {
+        var release = new TaskCompletionSource();
+        _upstream.Reply("solo", new FakeReply { Text = "one two", HoldAfterFirstToken = release.Task });
+
+        await using var updates = _gateway.ChatClient("fake/solo").CompleteChatStreamingAsync([new UserChatMessage("Hi")]).GetAsyncEnumerator();
+        string? first = null;
+        while (first is null && await updates.MoveNextAsync())
+        {
+            first = updates.Current.ContentUpdate.FirstOrDefault()?.Text;
+        }
+
+        Assert.Equal("one", first);
+        Assert.False(release.Task.IsCompleted, "the first token arrived only after the provider finished");
+        release.SetResult();
+        var rest = "";
+        while (await updates.MoveNextAsync())
+        {
+            rest += string.Concat(updates.Current.ContentUpdate.Select(p => p.Text));
+        }
+
+        Assert.Equal(" two", rest);
+    }
+
+    [Fact]
+    public async Task Provider_errors_are_relayed_with_their_status_and_body()
+    {
+        _upstream.Reply("broken", new FakeReply { Status = 429 });
+
+        using var content = new StringContent("""{"model":"fake/broken","messages":[{"role":"user","content":"Hi"}]}""", Encoding.UTF8, "application/json");
+        using var response = await _gateway.Http.PostAsync("/v1/chat/completions", content);
+
+        Assert.Equal((HttpStatusCode)429, response.StatusCode);
+        Assert.Equal("scripted failure of broken", JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!["message"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Unreachable_provider_gives_502()
+    {
+        var port = FreePort();
+        await using var gateway = await GatewayHost.StartAsync(new GatewaySettings()
+            .Set("MoaGateway:Providers:gone:BaseUrl", $"http://127.0.0.1:{port}/v1")
+            .Provider("fake", _upstream)
+            .Model("duo", [["p1"]], "agg"));
+
+        using var content = new StringContent("""{"model":"gone/x","messages":[{"role":"user","content":"Hi"}]}""", Encoding.UTF8, "application/json");
+        using var response = await gateway.Http.PostAsync("/v1/chat/completions", content);
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Equal("upstream_error", JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!["type"]!.GetValue<string>());
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -1,0 +1,122 @@
+using System.Runtime.CompilerServices;
+using MoaGateway.Moa;
+using OpenAI.Chat;
+
+namespace MoaGateway.Tests.Unit;
+
+public sealed class MoaEngineTests
+{
+    private static readonly VirtualModel TwoLayers = new(
+        "two",
+        null,
+        [[new AgentSpec("p", "a1"), new AgentSpec("p", "a2")], [new AgentSpec("p", "b1")]],
+        new AgentSpec("p", "agg"),
+        "Combine.");
+
+    [Fact]
+    public async Task Usage_sums_every_proposer_and_the_aggregator()
+    {
+        var invoker = new ScriptedInvoker();
+        var run = new MoaRun(TwoLayers);
+
+        await Drain(new MoaEngine(invoker).RunAsync(TwoLayers, [new UserChatMessage("Q")], new ChatCompletionOptions(), run, default));
+
+        // Proposers report (10, 5) each; the aggregator (20, 7).
+        Assert.Equal(new TokenCounts(3 * 10 + 20, 3 * 5 + 7), run.TotalUsage);
+        Assert.Equal(4, run.Calls.Count);
+        Assert.Single(run.Calls, c => c.IsAggregator && c.Outcome == CallOutcome.Answered);
+    }
+
+    [Fact]
+    public async Task Calls_without_reported_usage_count_as_zero_but_are_still_listed()
+    {
+        var invoker = new ScriptedInvoker { UsageOf = agent => agent.Model == "a2" ? null : new TokenCounts(10, 5) };
+        var run = new MoaRun(TwoLayers);
+
+        await Drain(new MoaEngine(invoker).RunAsync(TwoLayers, [new UserChatMessage("Q")], new ChatCompletionOptions(), run, default));
+
+        Assert.Equal(new TokenCounts(2 * 10 + 20, 2 * 5 + 7), run.TotalUsage);
+        Assert.Null(run.Calls.Single(c => c.Agent.Model == "a2").Usage);
+    }
+
+    [Fact]
+    public async Task Failed_proposers_are_dropped_from_the_references()
+    {
+        var invoker = new ScriptedInvoker { Fails = agent => agent.Model == "a1" };
+        var run = new MoaRun(TwoLayers);
+
+        await Drain(new MoaEngine(invoker).RunAsync(TwoLayers, [new UserChatMessage("Q")], new ChatCompletionOptions(), run, default));
+
+        var layerTwoPrompt = invoker.Received["b1"][0].Content[0].Text;
+        Assert.EndsWith("Responses from models:\n1. text of a2", layerTwoPrompt, StringComparison.Ordinal);
+        Assert.Equal(CallOutcome.Failed, run.Calls.Single(c => c.Agent.Model == "a1").Outcome);
+    }
+
+    [Fact]
+    public async Task A_layer_where_every_agent_failed_stops_the_request_before_the_aggregator()
+    {
+        var invoker = new ScriptedInvoker { Fails = agent => agent.Model is "a1" or "a2" };
+
+        var error = await Assert.ThrowsAsync<UpstreamException>(() =>
+            Drain(new MoaEngine(invoker).RunAsync(TwoLayers, [new UserChatMessage("Q")], new ChatCompletionOptions(), new MoaRun(TwoLayers), default)));
+
+        Assert.Equal("Every agent of proposer layer 1 failed (p/a1: p/a1 broke; p/a2: p/a2 broke).", error.Message);
+        Assert.False(invoker.Received.ContainsKey("agg"));
+    }
+
+    [Fact]
+    public async Task An_aggregator_stream_without_a_finish_reason_is_a_failure_not_an_answer()
+    {
+        var invoker = new ScriptedInvoker { AggregatorFinishes = false };
+        var run = new MoaRun(TwoLayers);
+
+        await Assert.ThrowsAsync<UpstreamException>(() =>
+            Drain(new MoaEngine(invoker).RunAsync(TwoLayers, [new UserChatMessage("Q")], new ChatCompletionOptions(), run, default)));
+
+        Assert.Equal(CallOutcome.Failed, run.Calls.Single(c => c.IsAggregator).Outcome);
+    }
+
+    private static async Task Drain(IAsyncEnumerable<ChatDelta> deltas)
+    {
+        await foreach (var _ in deltas)
+        {
+        }
+    }
+
+    /// <summary>Answers "text of {model}" at once, remembering the messages each model received.</summary>
+    private sealed class ScriptedInvoker : IAgentInvoker
+    {
+        public Func<AgentSpec, bool> Fails { get; init; } = _ => false;
+
+        public Func<AgentSpec, TokenCounts?> UsageOf { get; init; } = _ => new TokenCounts(10, 5);
+
+        public bool AggregatorFinishes { get; init; } = true;
+
+        public Dictionary<string, IReadOnlyList<ChatMessage>> Received { get; } = [];
+
+        public Task<AgentAnswer> CompleteAsync(AgentSpec agent, IReadOnlyList<ChatMessage> messages, CancellationToken cancellationToken)
+        {
+            lock (Received)
+            {
+                Received[agent.Model] = messages;
+            }
+
+            return Fails(agent)
+                ? Task.FromException<AgentAnswer>(new UpstreamException($"{agent} broke"))
+                : Task.FromResult(new AgentAnswer($"text of {agent.Model}", UsageOf(agent)));
+        }
+
+        public async IAsyncEnumerable<ChatDelta> StreamAsync(
+            AgentSpec agent, IReadOnlyList<ChatMessage> messages, ChatCompletionOptions options, [EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            Received[agent.Model] = messages;
+            await Task.Yield();
+            yield return new ChatDelta(Content: "final");
+            if (AggregatorFinishes)
+            {
+                yield return new ChatDelta(FinishReason: "stop");
+                yield return new ChatDelta(Usage: new TokenCounts(20, 7));
+            }
+        }
+    }
+}
