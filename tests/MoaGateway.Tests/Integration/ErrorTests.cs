@@ -7,28 +7,18 @@ using MoaGateway.Tests.Infrastructure;
 namespace MoaGateway.Tests.Integration;
 
 /// <summary>Every error under /v1 is OpenAI's envelope with the right status; bad input never becomes a 500.</summary>
-public sealed class ErrorTests : IAsyncLifetime
+public sealed class ErrorTests : GatewayTest
 {
     private const string UpstreamKey = "sk-upstream-secret-0123456789";
 
-    private FakeUpstream _upstream = null!;
-    private GatewayHost _gateway = null!;
-
-    public async Task InitializeAsync()
+    protected override GatewaySettings Configure(FakeUpstream upstream)
     {
-        _upstream = await FakeUpstream.StartAsync();
-        _gateway = await GatewayHost.StartAsync(new GatewaySettings()
-            .Provider("fake", _upstream, apiKey: UpstreamKey)
+        return new GatewaySettings()
+            .Provider("fake", upstream, apiKey: UpstreamKey)
             .Model("duo", [["p1", "p2"]], "agg")
             .Model("slow", [["sleepy"]], "agg")
             .Set("MoaGateway:Providers:fake:TimeoutSeconds", "0.5")
-            .Set("MoaGateway:MaxRequestBodyBytes", "4096"));
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _gateway.DisposeAsync();
-        await _upstream.DisposeAsync();
+            .Set("MoaGateway:MaxRequestBodyBytes", "4096");
     }
 
     public static TheoryData<string, string, int, string?, string?> InvalidRequests => new()
@@ -77,7 +67,7 @@ public sealed class ErrorTests : IAsyncLifetime
             Assert.Equal(code, error["code"]?.GetValue<string>());
         }
 
-        Assert.Empty(_upstream.Requests);
+        Assert.Empty(Upstream.Requests);
     }
 
     [Fact]
@@ -99,7 +89,7 @@ public sealed class ErrorTests : IAsyncLifetime
         using var content = new ByteArrayContent(bytes);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
 
-        using var response = await _gateway.Http.PostAsync("/v1/chat/completions", content);
+        using var response = await Gateway.Http.PostAsync("/v1/chat/completions", content);
 
         await AssertEnvelopeAsync(response, 400);
     }
@@ -123,16 +113,16 @@ public sealed class ErrorTests : IAsyncLifetime
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = content };
         request.Headers.TransferEncodingChunked = true;
 
-        using var response = await _gateway.Http.SendAsync(request);
+        using var response = await Gateway.Http.SendAsync(request);
 
         await AssertEnvelopeAsync(response, 413);
     }
 
     [Fact]
-    public async Task Every_proposer_failing_gives_502_naming_the_agents_without_the_upstream_key()
+    public async Task Every_proposer_failing_gives_502_naming_the_agents_without_theUpstream_key()
     {
-        _upstream.Reply("p1", new FakeReply { Status = 500, ErrorMessage = $"Incorrect API key provided: {UpstreamKey}" });
-        _upstream.Reply("p2", new FakeReply { Status = 429 });
+        Upstream.Reply("p1", new FakeReply { Status = 500, ErrorMessage = $"Incorrect API key provided: {UpstreamKey}" });
+        Upstream.Reply("p2", new FakeReply { Status = 429 });
 
         using var response = await PostRawAsync("""{"model":"duo","messages":[{"role":"user","content":"hi"}]}""");
 
@@ -144,13 +134,13 @@ public sealed class ErrorTests : IAsyncLifetime
         Assert.Contains("[redacted]", message, StringComparison.Ordinal);
         Assert.DoesNotContain(UpstreamKey, message, StringComparison.Ordinal);
         Assert.Equal("upstream_error", error["code"]!.GetValue<string>());
-        Assert.Empty(_upstream.RequestsFor("agg"));
+        Assert.Empty(Upstream.RequestsFor("agg"));
     }
 
     [Fact]
     public async Task A_proposer_failing_alone_is_left_out_and_reported_while_the_others_answer()
     {
-        _upstream.Reply("p1", new FakeReply { Status = 500 });
+        Upstream.Reply("p1", new FakeReply { Status = 500 });
 
         using var response = await PostRawAsync("""{"model":"duo","messages":[{"role":"user","content":"hi"}]}""");
 
@@ -159,13 +149,13 @@ public sealed class ErrorTests : IAsyncLifetime
         Assert.Equal("failed", agents[0]!["status"]!.GetValue<string>());
         Assert.Contains("HTTP 500", agents[0]!["error"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal("answered", agents[1]!["status"]!.GetValue<string>());
-        Assert.EndsWith("Responses from models:\n1. answer from p2", Assert.Single(_upstream.RequestsFor("agg")).SystemText, StringComparison.Ordinal);
+        Assert.EndsWith("Responses from models:\n1. answer from p2", Assert.Single(Upstream.RequestsFor("agg")).SystemText, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task Upstream_that_never_answers_is_cut_at_its_timeout_with_504()
     {
-        _upstream.Reply("sleepy", new FakeReply { Delay = TimeSpan.FromSeconds(30) });
+        Upstream.Reply("sleepy", new FakeReply { Delay = TimeSpan.FromSeconds(30) });
 
         using var response = await PostRawAsync("""{"model":"slow","messages":[{"role":"user","content":"hi"}]}""");
 
@@ -177,7 +167,7 @@ public sealed class ErrorTests : IAsyncLifetime
     [Fact]
     public async Task Unknown_route_under_v1_gets_an_openai_404()
     {
-        using var response = await _gateway.Http.GetAsync("/v1/embeddingz");
+        using var response = await Gateway.Http.GetAsync("/v1/embeddingz");
 
         var error = await AssertEnvelopeAsync(response, 404);
         Assert.Equal("unknown_url", error["code"]!.GetValue<string>());
@@ -186,7 +176,7 @@ public sealed class ErrorTests : IAsyncLifetime
     [Fact]
     public async Task Wrong_method_gets_an_openai_405()
     {
-        using var response = await _gateway.Http.GetAsync("/v1/chat/completions");
+        using var response = await Gateway.Http.GetAsync("/v1/chat/completions");
 
         await AssertEnvelopeAsync(response, 405);
     }
@@ -207,7 +197,7 @@ public sealed class ErrorTests : IAsyncLifetime
     private async Task<HttpResponseMessage> PostRawAsync(string body)
     {
         using var content = new StringContent(body, Encoding.UTF8, "application/json");
-        return await _gateway.Http.PostAsync("/v1/chat/completions", content);
+        return await Gateway.Http.PostAsync("/v1/chat/completions", content);
     }
 
     private static async Task<JsonObject> AssertEnvelopeAsync(HttpResponseMessage response, int status)

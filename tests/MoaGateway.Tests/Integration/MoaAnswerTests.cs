@@ -7,39 +7,29 @@ using OpenAI.Chat;
 namespace MoaGateway.Tests.Integration;
 
 /// <summary>Answers of <c>moa-lite</c> and <c>moa</c> through the official OpenAI SDK, with every upstream a recording fake.</summary>
-public sealed class MoaAnswerTests : IAsyncLifetime
+public sealed class MoaAnswerTests : GatewayTest
 {
     private static readonly string[] Six = ["p1", "p2", "p3", "p4", "p5", "p6"];
 
-    private FakeUpstream _upstream = null!;
-    private GatewayHost _gateway = null!;
-
-    public async Task InitializeAsync()
+    protected override GatewaySettings Configure(FakeUpstream upstream)
     {
-        _upstream = await FakeUpstream.StartAsync();
-        _upstream.Reply("agg-lite", new FakeReply { Text = "The sky is blue because of Rayleigh scattering." });
-        _gateway = await GatewayHost.StartAsync(new GatewaySettings()
-            .Provider("fake", _upstream)
+        upstream.Reply("agg-lite", new FakeReply { Text = "The sky is blue because of Rayleigh scattering." });
+        return new GatewaySettings()
+            .Provider("fake", upstream)
             .Model("moa-lite", [Six], "agg-lite")
-            .Model("moa", [Six, Six], "agg"));
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _gateway.DisposeAsync();
-        await _upstream.DisposeAsync();
+            .Model("moa", [Six, Six], "agg");
     }
 
     [Fact]
     public async Task Non_stream_moa_lite_answers_with_the_aggregator_after_six_proposers()
     {
-        ChatCompletion completion = await _gateway.ChatClient("moa-lite").CompleteChatAsync([new UserChatMessage("Why is the sky blue?")]);
+        ChatCompletion completion = await Gateway.ChatClient("moa-lite").CompleteChatAsync([new UserChatMessage("Why is the sky blue?")]);
 
         Assert.Equal("The sky is blue because of Rayleigh scattering.", completion.Content[0].Text);
         Assert.Equal(ChatFinishReason.Stop, completion.FinishReason);
         Assert.Equal("moa-lite", completion.Model);
-        Assert.Equal(Six.Order(), _upstream.Requests.Select(r => r.Model).Where(m => m.StartsWith('p')).Order());
-        Assert.Single(_upstream.RequestsFor("agg-lite"));
+        Assert.Equal(Six.Order(), Upstream.Requests.Select(r => r.Model).Where(m => m.StartsWith('p')).Order());
+        Assert.Single(Upstream.RequestsFor("agg-lite"));
     }
 
     [Fact]
@@ -47,7 +37,7 @@ public sealed class MoaAnswerTests : IAsyncLifetime
     {
         var text = new System.Text.StringBuilder();
         var updates = 0;
-        await foreach (var update in _gateway.ChatClient("moa").CompleteChatStreamingAsync([new UserChatMessage("Explain MoA.")]))
+        await foreach (var update in Gateway.ChatClient("moa").CompleteChatStreamingAsync([new UserChatMessage("Explain MoA.")]))
         {
             foreach (var part in update.ContentUpdate)
             {
@@ -58,17 +48,17 @@ public sealed class MoaAnswerTests : IAsyncLifetime
 
         Assert.Equal(FakeUpstream.DefaultText("agg"), text.ToString());
         Assert.Equal(FakeUpstream.Tokens(FakeUpstream.DefaultText("agg")).Count, updates);
-        Assert.Equal(13, _upstream.Requests.Count);
+        Assert.Equal(13, Upstream.Requests.Count);
         foreach (var proposer in Six)
         {
-            Assert.Equal(2, _upstream.RequestsFor(proposer).Count);
+            Assert.Equal(2, Upstream.RequestsFor(proposer).Count);
         }
     }
 
     [Fact]
-    public async Task Usage_counts_every_upstream_call_and_breaks_it_down_by_layer()
+    public async Task Usage_counts_everyUpstream_call_and_breaks_it_down_by_layer()
     {
-        using var response = await _gateway.Http.PostAsJsonAsync("/v1/chat/completions", new
+        using var response = await Gateway.Http.PostAsJsonAsync("/v1/chat/completions", new
         {
             model = "moa",
             messages = new[] { new { role = "user", content = "Count the cost." } },
@@ -100,7 +90,7 @@ public sealed class MoaAnswerTests : IAsyncLifetime
     public async Task Sdk_reads_streamed_usage_when_include_usage_is_requested()
     {
         ChatTokenUsage? usage = null;
-        await foreach (var update in _gateway.ChatClient("moa-lite").CompleteChatStreamingAsync([new UserChatMessage("Hi")]))
+        await foreach (var update in Gateway.ChatClient("moa-lite").CompleteChatStreamingAsync([new UserChatMessage("Hi")]))
         {
             usage ??= update.Usage;
         }
@@ -114,7 +104,7 @@ public sealed class MoaAnswerTests : IAsyncLifetime
     public async Task Sdk_sees_an_unknown_model_as_a_404_it_can_read()
     {
         var error = await Assert.ThrowsAsync<ClientResultException>(() =>
-            _gateway.ChatClient("no-such-model").CompleteChatAsync([new UserChatMessage("Hi")]));
+            Gateway.ChatClient("no-such-model").CompleteChatAsync([new UserChatMessage("Hi")]));
 
         Assert.Equal(404, error.Status);
         Assert.Contains("no-such-model", error.Message, StringComparison.Ordinal);

@@ -5,25 +5,15 @@ using OpenAI.Models;
 
 namespace MoaGateway.Tests.Integration;
 
-public sealed class ModelsTests : IAsyncLifetime
+public sealed class ModelsTests : GatewayTest
 {
-    private FakeUpstream _upstream = null!;
-    private GatewayHost _gateway = null!;
-
-    public async Task InitializeAsync()
+    protected override GatewaySettings Configure(FakeUpstream upstream)
     {
-        _upstream = await FakeUpstream.StartAsync();
-        _gateway = await GatewayHost.StartAsync(new GatewaySettings()
-            .Provider("fake", _upstream)
+        return new GatewaySettings()
+            .Provider("fake", upstream)
             .Model("moa", [["a", "b"], ["a", "b"]], "agg")
             .Model("moa-lite", [["a", "b"]], "agg-lite")
-            .Set("MoaGateway:Models:moa-lite:Description", "The cheap one"));
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _gateway.DisposeAsync();
-        await _upstream.DisposeAsync();
+            .Set("MoaGateway:Models:moa-lite:Description", "The cheap one");
     }
 
     [Fact]
@@ -31,7 +21,7 @@ public sealed class ModelsTests : IAsyncLifetime
     {
         var client = new OpenAIModelClient(
             new System.ClientModel.ApiKeyCredential("unused"),
-            new OpenAI.OpenAIClientOptions { Endpoint = new Uri(_gateway.BaseAddress, "/v1") });
+            new OpenAI.OpenAIClientOptions { Endpoint = new Uri(Gateway.BaseAddress, "/v1") });
 
         OpenAIModelCollection models = await client.GetModelsAsync();
 
@@ -42,7 +32,7 @@ public sealed class ModelsTests : IAsyncLifetime
     [Fact]
     public async Task A_model_describes_its_layers_and_aggregator()
     {
-        var model = JsonNode.Parse(await _gateway.Http.GetStringAsync("/v1/models/moa-lite"))!;
+        var model = JsonNode.Parse(await Gateway.Http.GetStringAsync("/v1/models/moa-lite"))!;
 
         Assert.Equal("model", model["object"]!.GetValue<string>());
         Assert.Equal("moa-lite", model["id"]!.GetValue<string>());
@@ -57,7 +47,7 @@ public sealed class ModelsTests : IAsyncLifetime
     [Fact]
     public async Task Unknown_model_id_gets_404_model_not_found()
     {
-        using var response = await _gateway.Http.GetAsync("/v1/models/nope");
+        using var response = await Gateway.Http.GetAsync("/v1/models/nope");
 
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Equal("model_not_found", JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!["code"]!.GetValue<string>());

@@ -7,26 +7,16 @@ using OpenAI.Chat;
 namespace MoaGateway.Tests.Integration;
 
 /// <summary><c>&lt;provider&gt;/&lt;model&gt;</c> goes to that provider as is, answer relayed as it arrives.</summary>
-public sealed class PassthroughTests : IAsyncLifetime
+public sealed class PassthroughTests : GatewayTest
 {
     private const string UpstreamKey = "sk-passthrough-key-42";
 
-    private FakeUpstream _upstream = null!;
-    private GatewayHost _gateway = null!;
-
-    public async Task InitializeAsync()
+    protected override GatewaySettings Configure(FakeUpstream upstream)
     {
-        _upstream = await FakeUpstream.StartAsync();
-        _gateway = await GatewayHost.StartAsync(new GatewaySettings()
-            .Provider("fake", _upstream, apiKey: UpstreamKey)
+        return new GatewaySettings()
+            .Provider("fake", upstream, apiKey: UpstreamKey)
             .Set("MoaGateway:Providers:fake:Headers:X-Team", "search")
-            .Model("duo", [["p1"]], "agg"));
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _gateway.DisposeAsync();
-        await _upstream.DisposeAsync();
+            .Model("duo", [["p1"]], "agg");
     }
 
     [Fact]
@@ -37,10 +27,10 @@ public sealed class PassthroughTests : IAsyncLifetime
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = content };
         request.Headers.Authorization = new("Bearer", "client-key-must-not-travel");
 
-        using var response = await _gateway.Http.SendAsync(request);
+        using var response = await Gateway.Http.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var received = Assert.Single(_upstream.Requests);
+        var received = Assert.Single(Upstream.Requests);
         Assert.Equal(body.Replace("fake/meta-llama/Llama-3.3-70B", "meta-llama/Llama-3.3-70B", StringComparison.Ordinal), received.Body);
         Assert.Equal($"Bearer {UpstreamKey}", received.Header("Authorization"));
         Assert.Equal("search", received.Header("X-Team"));
@@ -52,23 +42,15 @@ public sealed class PassthroughTests : IAsyncLifetime
     public async Task Streamed_answer_is_relayed_as_the_provider_sends_it()
     {
         var release = new TaskCompletionSource();
-        _upstream.Reply("solo", new FakeReply { Text = "one two", HoldAfterFirstToken = release.Task });
+        Upstream.Reply("solo", new FakeReply { Text = "one two", HoldAfterFirstToken = release.Task });
 
-        await using var updates = _gateway.ChatClient("fake/solo").CompleteChatStreamingAsync([new UserChatMessage("Hi")]).GetAsyncEnumerator();
-        string? first = null;
-        while (first is null && await updates.MoveNextAsync())
-        {
-            first = updates.Current.ContentUpdate.FirstOrDefault()?.Text;
-        }
+        await using var updates = Gateway.ChatClient("fake/solo").CompleteChatStreamingAsync([new UserChatMessage("Hi")]).GetAsyncEnumerator();
+        var first = await StreamingUpdates.FirstContentAsync(updates);
 
         Assert.Equal("one", first);
         Assert.False(release.Task.IsCompleted, "the first token arrived only after the provider finished");
         release.SetResult();
-        var rest = "";
-        while (await updates.MoveNextAsync())
-        {
-            rest += string.Concat(updates.Current.ContentUpdate.Select(p => p.Text));
-        }
+        var rest = await StreamingUpdates.RestAsync(updates);
 
         Assert.Equal(" two", rest);
     }
@@ -76,10 +58,10 @@ public sealed class PassthroughTests : IAsyncLifetime
     [Fact]
     public async Task Provider_errors_are_relayed_with_their_status_and_body()
     {
-        _upstream.Reply("broken", new FakeReply { Status = 429 });
+        Upstream.Reply("broken", new FakeReply { Status = 429 });
 
         using var content = new StringContent("""{"model":"fake/broken","messages":[{"role":"user","content":"Hi"}]}""", Encoding.UTF8, "application/json");
-        using var response = await _gateway.Http.PostAsync("/v1/chat/completions", content);
+        using var response = await Gateway.Http.PostAsync("/v1/chat/completions", content);
 
         Assert.Equal((HttpStatusCode)429, response.StatusCode);
         Assert.Equal("scripted failure of broken", JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!["message"]!.GetValue<string>());
@@ -91,7 +73,7 @@ public sealed class PassthroughTests : IAsyncLifetime
         var port = FreePort();
         await using var gateway = await GatewayHost.StartAsync(new GatewaySettings()
             .Set("MoaGateway:Providers:gone:BaseUrl", $"http://127.0.0.1:{port}/v1")
-            .Provider("fake", _upstream)
+            .Provider("fake", Upstream)
             .Model("duo", [["p1"]], "agg"));
 
         using var content = new StringContent("""{"model":"gone/x","messages":[{"role":"user","content":"Hi"}]}""", Encoding.UTF8, "application/json");

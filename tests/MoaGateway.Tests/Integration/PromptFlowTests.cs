@@ -6,27 +6,17 @@ using MoaGateway.Tests.Infrastructure;
 namespace MoaGateway.Tests.Integration;
 
 /// <summary>What each layer's agents and the aggregator received, read from the fake upstream's records.</summary>
-public sealed class PromptFlowTests : IAsyncLifetime
+public sealed class PromptFlowTests : GatewayTest
 {
-    private FakeUpstream _upstream = null!;
-    private GatewayHost _gateway = null!;
-
-    public async Task InitializeAsync()
+    protected override GatewaySettings Configure(FakeUpstream upstream)
     {
-        _upstream = await FakeUpstream.StartAsync();
-        _gateway = await GatewayHost.StartAsync(new GatewaySettings()
-            .Provider("fake", _upstream)
+        return new GatewaySettings()
+            .Provider("fake", upstream)
             .Model("two-layers", [["a1", "a2", "a3"], ["b1", "b2"]], "agg")
             .Set("MoaGateway:Models:two-layers:Layers:0:Agents:0:Temperature", "0.25")
             .Set("MoaGateway:Models:two-layers:Layers:0:Agents:0:MaxTokens", "77")
             .Set("MoaGateway:Models:two-layers:Aggregator:Temperature", "0.5")
-            .Set("MoaGateway:Models:two-layers:Aggregator:MaxTokens", "900"));
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _gateway.DisposeAsync();
-        await _upstream.DisposeAsync();
+            .Set("MoaGateway:Models:two-layers:Aggregator:MaxTokens", "900");
     }
 
     [Fact]
@@ -42,7 +32,7 @@ public sealed class PromptFlowTests : IAsyncLifetime
 
         foreach (var agent in new[] { "a1", "a2", "a3" })
         {
-            var received = Assert.Single(_upstream.RequestsFor(agent)).Messages;
+            var received = Assert.Single(Upstream.RequestsFor(agent)).Messages;
             Assert.True(JsonNode.DeepEquals(OpenAiForm(messages), received), $"{agent} received {received.ToJsonString()}");
         }
     }
@@ -55,12 +45,12 @@ public sealed class PromptFlowTests : IAsyncLifetime
         var layerOneReferences = AggregatePrompt.Build(AggregatePrompt.Default, ["answer from a1", "answer from a2", "answer from a3"]);
         foreach (var agent in new[] { "b1", "b2" })
         {
-            var request = Assert.Single(_upstream.RequestsFor(agent));
+            var request = Assert.Single(Upstream.RequestsFor(agent));
             Assert.Equal(layerOneReferences, request.SystemText);
             Assert.Equal("Name a colour.", request.Messages[1]!["content"]!.GetValue<string>());
         }
 
-        var aggregator = Assert.Single(_upstream.RequestsFor("agg"));
+        var aggregator = Assert.Single(Upstream.RequestsFor("agg"));
         Assert.Equal(AggregatePrompt.Build(AggregatePrompt.Default, ["answer from b1", "answer from b2"]), aggregator.SystemText);
         Assert.DoesNotContain("answer from a1", aggregator.Body, StringComparison.Ordinal);
     }
@@ -72,7 +62,7 @@ public sealed class PromptFlowTests : IAsyncLifetime
             new JsonObject { ["role"] = "system", ["content"] = "Answer in French." },
             new JsonObject { ["role"] = "user", ["content"] = "Hello" }));
 
-        var aggregator = Assert.Single(_upstream.RequestsFor("agg"));
+        var aggregator = Assert.Single(Upstream.RequestsFor("agg"));
         Assert.Equal(2, aggregator.Messages.Count);
         Assert.StartsWith("Answer in French.\n\nYou have been provided with a set of responses", aggregator.SystemText, StringComparison.Ordinal);
         Assert.EndsWith("Responses from models:\n1. answer from b1\n2. answer from b2", aggregator.SystemText, StringComparison.Ordinal);
@@ -88,7 +78,7 @@ public sealed class PromptFlowTests : IAsyncLifetime
 
         await PostAsync(history);
 
-        foreach (var request in _upstream.Requests.Where(r => r.Model is "b1" or "b2" or "agg"))
+        foreach (var request in Upstream.Requests.Where(r => r.Model is "b1" or "b2" or "agg"))
         {
             // A system message with the references comes first; the history follows untouched.
             Assert.Equal("system", request.Messages[0]!["role"]!.GetValue<string>());
@@ -99,7 +89,7 @@ public sealed class PromptFlowTests : IAsyncLifetime
     [Fact]
     public async Task Client_parameters_reach_the_aggregator_only_and_agents_keep_their_configured_settings()
     {
-        using var response = await _gateway.Http.PostAsJsonAsync("/v1/chat/completions", new JsonObject
+        using var response = await Gateway.Http.PostAsJsonAsync("/v1/chat/completions", new JsonObject
         {
             ["model"] = "two-layers",
             ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "Weather in Paris?" }),
@@ -120,7 +110,7 @@ public sealed class PromptFlowTests : IAsyncLifetime
         });
         response.EnsureSuccessStatusCode();
 
-        var aggregator = Assert.Single(_upstream.RequestsFor("agg")).Json;
+        var aggregator = Assert.Single(Upstream.RequestsFor("agg")).Json;
         Assert.Equal(1.3, aggregator["temperature"]!.GetValue<double>(), 3);
         Assert.Equal(0.9, aggregator["top_p"]!.GetValue<double>(), 3);
         Assert.Equal(321, aggregator["max_tokens"]!.GetValue<int>());
@@ -133,7 +123,7 @@ public sealed class PromptFlowTests : IAsyncLifetime
         Assert.Equal("json_object", aggregator["response_format"]!["type"]!.GetValue<string>());
         Assert.True(aggregator["stream"]!.GetValue<bool>(), "the aggregator is always streamed upstream");
 
-        var proposer = Assert.Single(_upstream.RequestsFor("a1")).Json;
+        var proposer = Assert.Single(Upstream.RequestsFor("a1")).Json;
         Assert.Equal(0.25, proposer["temperature"]!.GetValue<double>(), 3);
         Assert.Equal(77, proposer["max_tokens"]!.GetValue<int>());
         foreach (var field in new[] { "top_p", "stop", "seed", "user", "top_k", "tools", "tool_choice", "response_format", "stream" })
@@ -147,7 +137,7 @@ public sealed class PromptFlowTests : IAsyncLifetime
     {
         await PostAsync(new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "Hi" }));
 
-        var aggregator = Assert.Single(_upstream.RequestsFor("agg")).Json;
+        var aggregator = Assert.Single(Upstream.RequestsFor("agg")).Json;
         Assert.Equal(0.5, aggregator["temperature"]!.GetValue<double>(), 3);
         Assert.Equal(900, aggregator["max_tokens"]!.GetValue<int>());
     }
@@ -157,13 +147,13 @@ public sealed class PromptFlowTests : IAsyncLifetime
     {
         foreach (var agent in new[] { "a1", "a2", "a3" })
         {
-            _upstream.Reply(agent, new FakeReply { Delay = TimeSpan.FromMilliseconds(200) });
+            Upstream.Reply(agent, new FakeReply { Delay = TimeSpan.FromMilliseconds(200) });
         }
 
         await PostAsync(new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "Hi" }));
 
-        var layerOne = _upstream.Requests.Where(r => r.Model is "a1" or "a2" or "a3").ToList();
-        var layerTwo = _upstream.Requests.Where(r => r.Model is "b1" or "b2").ToList();
+        var layerOne = Upstream.Requests.Where(r => r.Model is "a1" or "a2" or "a3").ToList();
+        var layerTwo = Upstream.Requests.Where(r => r.Model is "b1" or "b2").ToList();
         Assert.True(layerOne.Max(r => r.StartedTicks) < layerOne.Min(r => r.RespondedTicks), "layer 1 agents did not overlap");
         Assert.True(layerTwo.Min(r => r.StartedTicks) > layerOne.Max(r => r.RespondedTicks), "layer 2 started before every layer 1 agent answered");
     }
@@ -188,7 +178,7 @@ public sealed class PromptFlowTests : IAsyncLifetime
 
     private async Task PostAsync(JsonArray messages)
     {
-        using var response = await _gateway.Http.PostAsJsonAsync("/v1/chat/completions", new JsonObject
+        using var response = await Gateway.Http.PostAsJsonAsync("/v1/chat/completions", new JsonObject
         {
             ["model"] = "two-layers",
             ["messages"] = messages.DeepClone(),

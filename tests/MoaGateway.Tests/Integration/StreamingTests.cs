@@ -47,22 +47,14 @@ public sealed class StreamingTests
         await using var __ = gateway;
 
         await using var updates = gateway.ChatClient("duo").CompleteChatStreamingAsync([new UserChatMessage("Hi")]).GetAsyncEnumerator();
-        string? firstContent = null;
-        while (firstContent is null && await updates.MoveNextAsync())
-        {
-            firstContent = updates.Current.ContentUpdate.FirstOrDefault()?.Text;
-        }
+        var firstContent = await StreamingUpdates.FirstContentAsync(updates);
 
         // The aggregator is still holding its second token: the first one reached the client on its own.
         Assert.Equal("first", firstContent);
         Assert.False(release.Task.IsCompleted);
 
         release.SetResult();
-        var rest = "";
-        while (await updates.MoveNextAsync())
-        {
-            rest += string.Concat(updates.Current.ContentUpdate.Select(p => p.Text));
-        }
+        var rest = await StreamingUpdates.RestAsync(updates);
 
         Assert.Equal(" second third", rest);
     }
