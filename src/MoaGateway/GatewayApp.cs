@@ -1,5 +1,7 @@
 using MoaGateway.Api;
 using MoaGateway.Configuration;
+using MoaGateway.Health;
+using MoaGateway.Observability;
 
 namespace MoaGateway;
 
@@ -8,10 +10,11 @@ public static class GatewayApp
     public static WebApplication Create(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);
-        builder.AddExtraConfigFile().UseDefaultUrl();
+        builder.AddExtraConfigFile().UseDefaultUrl().AddGatewayLogging();
         builder.Services.AddMoaGateway(builder.Configuration);
 
         var app = builder.Build();
+        app.MapGatewayHealth();
         app.MapOpenAiApi();
         return app;
     }

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using MoaGateway.Configuration;
 using MoaGateway.Forwarding;
+using MoaGateway.Health;
 using MoaGateway.Moa;
 using MoaGateway.Providers;
 
@@ -21,6 +22,8 @@ public static class Hosting
         services.AddSingleton<MoaEngine>();
         services.AddSingleton<IPassthroughForwarder, HttpPassthroughForwarder>();
         services.AddHostedService<StartupReport>();
+        services.AddSingleton(TimeProvider.System);
+        services.AddGatewayHealth();
         return services;
     }
 }

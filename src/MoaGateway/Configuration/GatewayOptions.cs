@@ -19,6 +19,18 @@ public sealed class GatewayOptions
     public double KeepAliveSeconds { get; set; } = 2;
 
     public long MaxRequestBodyBytes { get; set; } = 8 * 1024 * 1024;
+
+    public ReadinessOptions Readiness { get; init; } = new();
+}
+
+/// <summary>What <c>/readyz</c> checks beyond a valid configuration.</summary>
+public sealed class ReadinessOptions
+{
+    public bool ProbeProviders { get; set; }
+
+    public double ProbeTimeoutSeconds { get; set; } = 2;
+
+    public double ProbeCacheSeconds { get; set; } = 15;
 }
 
 public sealed class ProviderOptions

@@ -30,6 +30,11 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             errors.Add($"{Root}:KeepAliveSeconds must be greater than 0.");
         }
 
+        if (options.Readiness.ProbeTimeoutSeconds <= 0 || options.Readiness.ProbeCacheSeconds < 0)
+        {
+            errors.Add($"{Root}:Readiness needs ProbeTimeoutSeconds > 0 and ProbeCacheSeconds >= 0.");
+        }
+
         if (options.MaxRequestBodyBytes <= 0)
         {
             errors.Add($"{Root}:MaxRequestBodyBytes must be greater than 0.");

@@ -9,7 +9,7 @@ public sealed class GatewaySettings
         ["environment"] = "Production",
         // An empty content root: only what a test sets is configured, never the repository's appsettings.json.
         ["contentRoot"] = EmptyDirectory.Value,
-        ["Logging:LogLevel:Default"] = "Warning",
+        ["Serilog:MinimumLevel:Default"] = "Warning",
     };
 
     private static readonly Lazy<string> EmptyDirectory = new(() => Directory.CreateTempSubdirectory("moagateway-tests-").FullName);
