@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
+using MoaGateway.Api;
 using MoaGateway.Configuration;
 using MoaGateway.Forwarding;
 using MoaGateway.Health;
@@ -14,7 +15,7 @@ public static class Hosting
     {
         services.AddGatewayOptions(configuration);
         services.AddOptions<KestrelServerOptions>()
-            .Configure<IOptions<GatewayOptions>>((kestrel, gateway) => kestrel.Limits.MaxRequestBodySize = gateway.Value.MaxRequestBodyBytes);
+            .Configure<IOptions<GatewayOptions>>((kestrel, gateway) => kestrel.Limits.MaxRequestBodySize = gateway.Value.Limits.MaxRequestBodyBytes);
 
         services.AddSingleton<VirtualModelCatalog>();
         services.AddSingleton<UpstreamRegistry>();
@@ -22,6 +23,12 @@ public static class Hosting
         services.AddSingleton<MoaEngine>();
         services.AddSingleton<IPassthroughForwarder, HttpPassthroughForwarder>();
         services.AddHostedService<StartupReport>();
+        services.AddSingleton<ShutdownDrain>();
+        services.AddHostedService(provider => provider.GetRequiredService<ShutdownDrain>());
+        // The host waits a little longer than the drain, so requests cut at the drain's end can still send their error.
+        services.AddOptions<HostOptions>()
+            .Configure<IOptions<GatewayOptions>>((host, gateway) => host.ShutdownTimeout = TimeSpan.FromSeconds(gateway.Value.ShutdownDrainSeconds + 5));
+        services.AddChatConcurrency();
         services.AddSingleton(TimeProvider.System);
         services.AddGatewayHealth();
         return services;

@@ -10,11 +10,10 @@ internal sealed partial class StartupReport(VirtualModelCatalog catalog, Upstrea
     {
         foreach (var model in catalog.All)
         {
-            var agents = model.Layers.SelectMany(layer => layer).Append(model.Aggregator).ToList();
-            var simulated = agents.Select(agent => agent.Provider).Distinct(StringComparer.OrdinalIgnoreCase)
+            var simulated = model.AllAgents.Select(agent => agent.Provider).Distinct(StringComparer.OrdinalIgnoreCase)
                 .Where(provider => upstreams.Get(provider).IsSimulated)
                 .ToList();
-            var shape = string.Join(" -> ", model.Layers.Select(layer => layer.Count.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            var shape = string.Join(" -> ", model.Layers.Select(layer => layer.Agents.Count.ToString(System.Globalization.CultureInfo.InvariantCulture)));
             var aggregator = model.Aggregator.ToString();
             if (simulated.Count == 0)
             {

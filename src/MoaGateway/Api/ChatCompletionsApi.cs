@@ -11,7 +11,7 @@ public static class ChatCompletionsApi
 {
     public static RouteGroupBuilder MapChatCompletions(this RouteGroupBuilder v1)
     {
-        v1.MapPost("/chat/completions", CreateAsync).WithName("CreateChatCompletion");
+        v1.MapPost("/chat/completions", CreateAsync).WithName("CreateChatCompletion").RequireRateLimiting(ChatConcurrency.PolicyName);
         return v1;
     }
 
@@ -22,6 +22,7 @@ public static class ChatCompletionsApi
         MoaEngine engine,
         IPassthroughForwarder forwarder,
         IOptions<GatewayOptions> options,
+        ShutdownDrain drain,
         CancellationToken cancellationToken)
     {
         var (body, readError) = await RequestBody.ReadAsync(context, cancellationToken);
@@ -30,7 +31,7 @@ public static class ChatCompletionsApi
             return readError;
         }
 
-        using var request = ChatRequest.Parse(body, out var parseError);
+        using var request = ChatRequest.Parse(body, options.Value.Limits, out var parseError);
         if (request is null)
         {
             return parseError!;
@@ -38,7 +39,8 @@ public static class ChatCompletionsApi
 
         if (catalog.TryGet(request.Model, out var model))
         {
-            return await MoaAsync(context, model, request, engine, options.Value, cancellationToken);
+            using var scope = new RequestScope(TimeSpan.FromSeconds(options.Value.RequestTimeoutSeconds), cancellationToken, drain.Over);
+            return await MoaAsync(context, model, request, engine, options.Value, scope);
         }
 
         return PassthroughTarget(request.Model, upstreams) switch
@@ -51,7 +53,7 @@ public static class ChatCompletionsApi
     }
 
     private static async Task<IResult> MoaAsync(
-        HttpContext context, VirtualModel model, ChatRequest request, MoaEngine engine, GatewayOptions options, CancellationToken cancellationToken)
+        HttpContext context, VirtualModel model, ChatRequest request, MoaEngine engine, GatewayOptions options, RequestScope scope)
     {
         var input = MoaInput.From(request);
         if (input.Error is not null)
@@ -60,13 +62,13 @@ public static class ChatCompletionsApi
         }
 
         var run = new MoaRun(model);
-        var deltas = engine.RunAsync(model, input.Messages!, input.AggregatorOptions!, run, cancellationToken);
+        var deltas = engine.RunAsync(model, input.Messages!, input.AggregatorOptions!, run, scope.Token);
         if (!request.Stream)
         {
-            return await MoaResponses.CompleteAsync(model, deltas, run);
+            return await MoaResponses.CompleteAsync(model, deltas, run, scope);
         }
 
-        await MoaResponses.StreamAsync(context, deltas, run, request.IncludeUsage, TimeSpan.FromSeconds(options.KeepAliveSeconds), cancellationToken);
+        await MoaResponses.StreamAsync(context, deltas, run, request.IncludeUsage, TimeSpan.FromSeconds(options.KeepAliveSeconds), scope);
         return Results.Empty;
     }
 

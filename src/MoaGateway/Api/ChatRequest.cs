@@ -2,6 +2,7 @@ using System.ClientModel.Primitives;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Unicode;
+using MoaGateway.Configuration;
 using OpenAI.Chat;
 
 namespace MoaGateway.Api;
@@ -37,7 +38,7 @@ public sealed class ChatRequest : IDisposable
 
     private JsonElement Root => _document.RootElement;
 
-    public static ChatRequest? Parse(ReadOnlyMemory<byte> body, out OpenAiError? error)
+    public static ChatRequest? Parse(ReadOnlyMemory<byte> body, RequestLimitOptions limits, out OpenAiError? error)
     {
         // The JSON reader checks UTF-8 only when a string is read; checking first keeps a bad byte from surfacing later as a crash.
         if (!Utf8.IsValid(body.Span))
@@ -57,7 +58,7 @@ public sealed class ChatRequest : IDisposable
             return null;
         }
 
-        error = Validate(document.RootElement);
+        error = Validate(document.RootElement, limits);
         if (error is not null)
         {
             document.Dispose();
@@ -116,7 +117,7 @@ public sealed class ChatRequest : IDisposable
     private int? OptionalInt(string name) =>
         Root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetInt32() : null;
 
-    private static OpenAiError? Validate(JsonElement root)
+    private static OpenAiError? Validate(JsonElement root, RequestLimitOptions limits)
     {
         if (root.ValueKind != JsonValueKind.Object)
         {
@@ -138,13 +139,28 @@ public sealed class ChatRequest : IDisposable
             return OpenAiError.InvalidRequest("'messages' must contain at least one message.", "messages", "empty_array");
         }
 
+        if (messages.GetArrayLength() > limits.MaxMessages)
+        {
+            return OpenAiError.InvalidRequest(
+                $"'messages' has {messages.GetArrayLength()} messages; the limit is {limits.MaxMessages}.", "messages", "too_many_messages");
+        }
+
         var index = 0;
+        var characters = 0L;
         foreach (var message in messages.EnumerateArray())
         {
             if (MessageValidation.Validate(message, $"messages[{index++}]") is { } error)
             {
                 return error;
             }
+
+            characters += MessageValidation.TextLength(message);
+        }
+
+        if (characters > limits.MaxTotalCharacters)
+        {
+            return OpenAiError.InvalidRequest(
+                $"The messages hold {characters} characters of text; the limit is {limits.MaxTotalCharacters}.", "messages", "too_many_characters");
         }
 
         return ParameterValidation.Validate(root);

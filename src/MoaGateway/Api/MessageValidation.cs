@@ -46,6 +46,23 @@ internal static class MessageValidation
         };
     }
 
+    /// <summary>Characters of text in a message already validated: string content, or its text parts.</summary>
+    public static long TextLength(JsonElement message)
+    {
+        if (!message.TryGetProperty("content", out var content))
+        {
+            return 0;
+        }
+
+        return content.ValueKind switch
+        {
+            JsonValueKind.String => content.GetString()!.Length,
+            JsonValueKind.Array => content.EnumerateArray()
+                .Sum(part => part.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String ? (long)text.GetString()!.Length : 0),
+            _ => 0,
+        };
+    }
+
     private static OpenAiError? ValidateAssistant(JsonElement message, JsonElement content, string path)
     {
         var hasToolCalls = false;

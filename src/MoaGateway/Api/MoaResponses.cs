@@ -13,7 +13,7 @@ internal static class MoaResponses
     /// </summary>
     private static readonly TimeSpan ErrorEventDrain = TimeSpan.FromMilliseconds(200);
 
-    public static async Task<IResult> CompleteAsync(VirtualModel model, IAsyncEnumerable<ChatDelta> deltas, MoaRun run)
+    public static async Task<IResult> CompleteAsync(VirtualModel model, IAsyncEnumerable<ChatDelta> deltas, MoaRun run, RequestScope scope)
     {
         var answer = new ChatAnswer();
         try
@@ -23,9 +23,9 @@ internal static class MoaResponses
                 answer.Append(delta);
             }
         }
-        catch (UpstreamException exception)
+        catch (Exception exception) when (Failure(exception, scope) is { } failure)
         {
-            return OpenAiError.FromUpstream(exception);
+            return OpenAiError.FromUpstream(failure);
         }
 
         var header = CompletionHeader.Create(model.Id);
@@ -39,7 +39,7 @@ internal static class MoaResponses
     /// aborted connection, never <c>[DONE]</c>, so no client mistakes a cut-off answer for a complete one.
     /// </summary>
     public static async Task StreamAsync(
-        HttpContext context, IAsyncEnumerable<ChatDelta> deltas, MoaRun run, bool includeUsage, TimeSpan keepAlive, CancellationToken cancellationToken)
+        HttpContext context, IAsyncEnumerable<ChatDelta> deltas, MoaRun run, bool includeUsage, TimeSpan keepAlive, RequestScope scope)
     {
         var response = context.Response;
         response.ContentType = "text/event-stream";
@@ -49,10 +49,11 @@ internal static class MoaResponses
 
         using var sse = new SseWriter(response.BodyWriter);
         var header = CompletionHeader.Create(run.Model.Id);
-        await using var enumerator = deltas.GetAsyncEnumerator(cancellationToken);
+        var write = scope.ClientGone;
+        await using var enumerator = deltas.GetAsyncEnumerator(scope.Token);
         try
         {
-            var hasDelta = await FirstDeltaAsync(enumerator, sse, run, keepAlive, cancellationToken);
+            var hasDelta = await FirstDeltaAsync(enumerator, sse, run, keepAlive, write);
             var withRole = true;
             for (; hasDelta; hasDelta = await enumerator.MoveNextAsync())
             {
@@ -60,37 +61,45 @@ internal static class MoaResponses
                 {
                     ChatCompletionJson.WriteChunk(sse.BeginEvent(), header, enumerator.Current, withRole);
                     withRole = false;
-                    await sse.EndEventAsync(cancellationToken);
+                    await sse.EndEventAsync(write);
                 }
             }
 
             if (includeUsage)
             {
                 ChatCompletionJson.WriteUsageChunk(sse.BeginEvent(), header, run.TotalUsage, usage => MoaUsageJson.Write(usage, run));
-                await sse.EndEventAsync(cancellationToken);
+                await sse.EndEventAsync(write);
             }
 
-            await sse.WriteDoneAsync(cancellationToken);
+            await sse.WriteDoneAsync(write);
         }
-        catch (UpstreamException exception) when (!response.HasStarted)
+        catch (Exception exception) when (!response.HasStarted && Failure(exception, scope) is { } failure)
         {
-            await OpenAiError.FromUpstream(exception).ExecuteAsync(context);
+            await OpenAiError.FromUpstream(failure).ExecuteAsync(context);
         }
-        catch (UpstreamException exception)
+        catch (Exception exception) when (Failure(exception, scope) is { } failure)
         {
-            OpenAiError.FromUpstream(exception).WriteTo(sse.BeginEvent());
+            OpenAiError.FromUpstream(failure).WriteTo(sse.BeginEvent());
             await sse.EndEventAsync(CancellationToken.None);
             await Task.Delay(ErrorEventDrain, CancellationToken.None);
             context.Abort();
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (scope.ClientGone.IsCancellationRequested)
         {
-            // The client went away; cancelling the token has already stopped every upstream call.
+            // The client went away; cancelling the scope has already stopped every upstream call.
         }
     }
 
+    /// <summary>What to tell the client about <paramref name="exception"/>; null when there is no one left to tell, or it is a bug.</summary>
+    private static UpstreamException? Failure(Exception exception, RequestScope scope) => exception switch
+    {
+        UpstreamException upstream => upstream,
+        OperationCanceledException => scope.Failure,
+        _ => null,
+    };
+
     private static async Task<bool> FirstDeltaAsync(
-        IAsyncEnumerator<ChatDelta> deltas, SseWriter sse, MoaRun run, TimeSpan keepAlive, CancellationToken cancellationToken)
+        IAsyncEnumerator<ChatDelta> deltas, SseWriter sse, MoaRun run, TimeSpan keepAlive, CancellationToken write)
     {
         var next = deltas.MoveNextAsync();
         if (next.IsCompleted)
@@ -104,10 +113,10 @@ internal static class MoaResponses
         {
             while (await Task.WhenAny(pending, Task.Delay(keepAlive, stopTimer.Token)) != pending)
             {
-                await sse.WriteCommentAsync($"moa: {run.Stage}", cancellationToken);
+                await sse.WriteCommentAsync($"moa: {run.Stage}", write);
             }
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (write.IsCancellationRequested)
         {
             // Fall through: the pending step observes the same cancellation, and the enumerator must not be disposed before it ends.
         }

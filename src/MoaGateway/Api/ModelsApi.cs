@@ -27,16 +27,16 @@ public static class ModelsApi
 
     private static ModelCard Card(VirtualModel model, UpstreamRegistry upstreams)
     {
-        var simulated = model.Layers.SelectMany(layer => layer).Append(model.Aggregator)
-            .Any(agent => upstreams.TryGet(agent.Provider, out var upstream) && upstream.IsSimulated);
+        var simulated = model.AllAgents.Any(agent => upstreams.TryGet(agent.Provider, out var upstream) && upstream.IsSimulated);
         return new ModelCard(
             model.Id,
             StartedAt,
             simulated ? "moagateway (simulated)" : "moagateway",
             new ModelComposition(
                 model.Description,
-                [.. model.Layers.Select(layer => (IReadOnlyList<string>)[.. layer.Select(agent => agent.ToString())])],
+                [.. model.Layers.Select(layer => (IReadOnlyList<string>)[.. layer.Agents.Select(agent => agent.ToString())])],
                 model.Aggregator.ToString(),
+                model.Aggregators.Count > 1 ? [.. model.Aggregators.Skip(1).Select(agent => agent.ToString())] : null,
                 model.UpstreamCallCount,
                 simulated));
     }
@@ -56,7 +56,12 @@ public sealed record ModelCard(string Id, long Created, string OwnedBy, ModelCom
 
 /// <summary>An extension of OpenAI's model object: the layers, aggregator and cost in upstream calls of a virtual model.</summary>
 public sealed record ModelComposition(
-    string? Description, IReadOnlyList<IReadOnlyList<string>> Layers, string Aggregator, int UpstreamCalls, bool Simulated);
+    string? Description,
+    IReadOnlyList<IReadOnlyList<string>> Layers,
+    string Aggregator,
+    IReadOnlyList<string>? AggregatorFallbacks,
+    int UpstreamCalls,
+    bool Simulated);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ModelList))]

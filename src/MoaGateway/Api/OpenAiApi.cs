@@ -8,6 +8,7 @@ public static class OpenAiApi
         app.UseWhen(
             context => context.Request.Path.StartsWithSegments("/v1"),
             v1 => v1.UseMiddleware<OpenAiErrorMiddleware>());
+        app.UseRateLimiter();
 
         app.MapGroup("/v1")
             .MapModels()

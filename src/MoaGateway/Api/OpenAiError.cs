@@ -24,9 +24,19 @@ public sealed record OpenAiError(int StatusCode, string Message, string Type, st
         null,
         "request_too_large");
 
-    public static OpenAiError FromUpstream(UpstreamException exception) => exception.Failure == UpstreamFailure.Timeout
-        ? new(StatusCodes.Status504GatewayTimeout, exception.Message, "upstream_error", null, "upstream_timeout")
-        : new(StatusCodes.Status502BadGateway, exception.Message, "upstream_error", null, "upstream_error");
+    public static OpenAiError FromUpstream(UpstreamException exception) => exception.Failure switch
+    {
+        UpstreamFailure.Timeout => new(StatusCodes.Status504GatewayTimeout, exception.Message, "upstream_error", null, "upstream_timeout"),
+        UpstreamFailure.ShuttingDown => new(StatusCodes.Status503ServiceUnavailable, exception.Message, "server_error", null, "server_shutting_down"),
+        _ => new(StatusCodes.Status502BadGateway, exception.Message, "upstream_error", null, "upstream_error"),
+    };
+
+    public static OpenAiError TooManyRequests() => new(
+        StatusCodes.Status429TooManyRequests,
+        "The gateway is serving as many requests as it is configured to; retry shortly.",
+        "rate_limit_error",
+        null,
+        "concurrency_limit_exceeded");
 
     public static OpenAiError ProviderUnavailable(string reason) =>
         new(StatusCodes.Status503ServiceUnavailable, reason, "upstream_error", "model", "provider_unavailable");

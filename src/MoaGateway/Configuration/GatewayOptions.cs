@@ -18,9 +18,29 @@ public sealed class GatewayOptions
     /// <summary>Interval of SSE comment lines sent while proposer layers run, so idle-timeouts of clients and proxies do not fire.</summary>
     public double KeepAliveSeconds { get; set; } = 2;
 
-    public long MaxRequestBodyBytes { get; set; } = 8 * 1024 * 1024;
+    /// <summary>Upper bound on one whole request, every layer and the aggregator included.</summary>
+    public double RequestTimeoutSeconds { get; set; } = 600;
+
+    /// <summary>On shutdown, in-flight requests get this long to finish before they are ended with an error.</summary>
+    public double ShutdownDrainSeconds { get; set; } = 30;
+
+    public RequestLimitOptions Limits { get; init; } = new();
 
     public ReadinessOptions Readiness { get; init; } = new();
+}
+
+/// <summary>Bounds on what one request may ask, and on how many run at once.</summary>
+public sealed class RequestLimitOptions
+{
+    public long MaxRequestBodyBytes { get; set; } = 8 * 1024 * 1024;
+
+    public int MaxMessages { get; set; } = 1000;
+
+    /// <summary>Total characters of text over all messages.</summary>
+    public int MaxTotalCharacters { get; set; } = 1_000_000;
+
+    /// <summary>Chat requests served at once; more get 429 with Retry-After.</summary>
+    public int MaxConcurrentRequests { get; set; } = 512;
 }
 
 /// <summary>What <c>/readyz</c> checks beyond a valid configuration.</summary>
@@ -46,14 +66,27 @@ public sealed class ProviderOptions
 
     public Dictionary<string, string> Headers { get; init; } = new(StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>Upper bound on one upstream call, from sending the request to its last byte.</summary>
+    /// <summary>Upper bound on opening a TCP (and TLS) connection; connections are pooled per provider.</summary>
+    public double ConnectTimeoutSeconds { get; set; } = 10;
+
+    /// <summary>Upper bound from sending a request to its first streamed token; agents may override it.</summary>
+    public double FirstTokenTimeoutSeconds { get; set; } = 60;
+
+    /// <summary>Upper bound on one upstream call, from sending the request to its last byte; agents may override it.</summary>
     public double TimeoutSeconds { get; set; } = 120;
+
+    /// <summary>Upstream calls in flight to this provider at once; further calls wait, so one slow provider cannot take every slot.</summary>
+    public int MaxConcurrentCalls { get; set; } = 256;
 
     /// <summary>
     /// The request field that carries an agent's configured <c>MaxTokens</c>. <c>max_tokens</c> is what most
     /// OpenAI-compatible servers accept; OpenAI's reasoning models need <c>max_completion_tokens</c>.
     /// </summary>
     public string MaxTokensField { get; set; } = "max_tokens";
+
+    public RetryOptions Retry { get; init; } = new();
+
+    public CircuitBreakerOptions CircuitBreaker { get; init; } = new();
 
     public SimulationOptions Simulation { get; init; } = new();
 }
@@ -62,6 +95,33 @@ public static class ProviderTypes
 {
     public const string OpenAi = "openai";
     public const string Simulated = "simulated";
+}
+
+/// <summary>Retries of 429, 5xx, connection failures and first-token timeouts, with exponential backoff and jitter.</summary>
+public sealed class RetryOptions
+{
+    public int MaxRetries { get; set; } = 2;
+
+    public double BaseDelayMs { get; set; } = 250;
+
+    public double MaxDelayMs { get; set; } = 4000;
+
+    /// <summary>A longer <c>Retry-After</c> from the provider is not waited out: the call fails instead.</summary>
+    public double MaxRetryAfterSeconds { get; set; } = 10;
+}
+
+/// <summary>Stops calling a provider that keeps failing, so retries of many requests do not hammer it.</summary>
+public sealed class CircuitBreakerOptions
+{
+    public bool Enabled { get; set; } = true;
+
+    public double FailureRatio { get; set; } = 0.5;
+
+    public int MinimumThroughput { get; set; } = 20;
+
+    public double SamplingSeconds { get; set; } = 30;
+
+    public double BreakSeconds { get; set; } = 15;
 }
 
 /// <summary>Pacing of the built-in simulated provider.</summary>
@@ -83,6 +143,9 @@ public sealed class VirtualModelOptions
 
     public AgentOptions? Aggregator { get; set; }
 
+    /// <summary>Tried in order when the aggregator (after its retries) fails before its first token.</summary>
+    public List<AgentOptions> AggregatorFallbacks { get; init; } = [];
+
     /// <summary>Overrides the Aggregate-and-Synthesize prompt (Table 1 of the Mixture-of-Agents paper).</summary>
     public string? AggregatePrompt { get; set; }
 }
@@ -90,6 +153,15 @@ public sealed class VirtualModelOptions
 public sealed class LayerOptions
 {
     public List<AgentOptions> Agents { get; init; } = [];
+
+    /// <summary>Fewest answers the layer needs; below it the request fails with 502.</summary>
+    public int MinAgents { get; set; } = 1;
+
+    /// <summary>Once this many agents answered, the rest get <see cref="StragglerGraceMs"/> to finish. Unset: wait for all.</summary>
+    public int? Quorum { get; set; }
+
+    /// <summary>How long stragglers may run once the quorum answered; then they are cancelled and left out.</summary>
+    public double? StragglerGraceMs { get; set; }
 }
 
 public sealed class AgentOptions
@@ -101,4 +173,10 @@ public sealed class AgentOptions
     public float? Temperature { get; set; }
 
     public int? MaxTokens { get; set; }
+
+    /// <summary>Overrides the provider's <see cref="ProviderOptions.FirstTokenTimeoutSeconds"/> for this agent.</summary>
+    public double? FirstTokenTimeoutSeconds { get; set; }
+
+    /// <summary>Overrides the provider's <see cref="ProviderOptions.TimeoutSeconds"/> for this agent.</summary>
+    public double? TimeoutSeconds { get; set; }
 }

@@ -9,49 +9,40 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
 
     public ValidateOptionsResult Validate(string? name, GatewayOptions options)
     {
-        var errors = new List<string>();
+        var errors = new Errors();
         foreach (var (providerName, provider) in options.Providers)
         {
             ValidateProvider($"{Root}:Providers:{providerName}", provider, errors);
         }
 
-        if (options.Models.Count == 0)
-        {
-            errors.Add($"{Root}:Models is empty: configure at least one virtual model.");
-        }
-
+        errors.If(options.Models.Count == 0, $"{Root}:Models is empty: configure at least one virtual model.");
         foreach (var (modelId, model) in options.Models)
         {
             ValidateModel($"{Root}:Models:{modelId}", modelId, model, options.Providers, errors);
         }
 
-        if (options.KeepAliveSeconds <= 0)
-        {
-            errors.Add($"{Root}:KeepAliveSeconds must be greater than 0.");
-        }
+        errors.Positive($"{Root}:KeepAliveSeconds", options.KeepAliveSeconds);
+        errors.Positive($"{Root}:RequestTimeoutSeconds", options.RequestTimeoutSeconds);
+        errors.If(options.ShutdownDrainSeconds < 0, $"{Root}:ShutdownDrainSeconds must not be negative.");
 
-        if (options.Readiness.ProbeTimeoutSeconds <= 0 || options.Readiness.ProbeCacheSeconds < 0)
-        {
-            errors.Add($"{Root}:Readiness needs ProbeTimeoutSeconds > 0 and ProbeCacheSeconds >= 0.");
-        }
+        var limits = options.Limits;
+        errors.Positive($"{Root}:Limits:MaxRequestBodyBytes", limits.MaxRequestBodyBytes);
+        errors.Positive($"{Root}:Limits:MaxMessages", limits.MaxMessages);
+        errors.Positive($"{Root}:Limits:MaxTotalCharacters", limits.MaxTotalCharacters);
+        errors.Positive($"{Root}:Limits:MaxConcurrentRequests", limits.MaxConcurrentRequests);
 
-        if (options.MaxRequestBodyBytes <= 0)
-        {
-            errors.Add($"{Root}:MaxRequestBodyBytes must be greater than 0.");
-        }
+        errors.Positive($"{Root}:Readiness:ProbeTimeoutSeconds", options.Readiness.ProbeTimeoutSeconds);
+        errors.If(options.Readiness.ProbeCacheSeconds < 0, $"{Root}:Readiness:ProbeCacheSeconds must not be negative.");
 
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        return errors.Result;
     }
 
-    private static void ValidateProvider(string key, ProviderOptions provider, List<string> errors)
+    private static void ValidateProvider(string key, ProviderOptions provider, Errors errors)
     {
-        if (provider.Type is not (ProviderTypes.OpenAi or ProviderTypes.Simulated))
-        {
-            errors.Add($"{key}:Type '{provider.Type}' is not supported: use '{ProviderTypes.OpenAi}' or '{ProviderTypes.Simulated}'.");
-        }
+        errors.If(provider.Type is not (ProviderTypes.OpenAi or ProviderTypes.Simulated),
+            $"{key}:Type '{provider.Type}' is not supported: use '{ProviderTypes.OpenAi}' or '{ProviderTypes.Simulated}'.");
 
-        var isSimulated = provider.Type == ProviderTypes.Simulated;
-        if (!isSimulated && string.IsNullOrWhiteSpace(provider.BaseUrl))
+        if (provider.Type != ProviderTypes.Simulated && string.IsNullOrWhiteSpace(provider.BaseUrl))
         {
             errors.Add($"{key}:BaseUrl is required.");
         }
@@ -61,48 +52,40 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             errors.Add($"{key}:BaseUrl '{url}' is not an absolute http(s) URL.");
         }
 
-        if (provider.TimeoutSeconds <= 0)
-        {
-            errors.Add($"{key}:TimeoutSeconds must be greater than 0.");
-        }
+        errors.Positive($"{key}:ConnectTimeoutSeconds", provider.ConnectTimeoutSeconds);
+        errors.Positive($"{key}:FirstTokenTimeoutSeconds", provider.FirstTokenTimeoutSeconds);
+        errors.Positive($"{key}:TimeoutSeconds", provider.TimeoutSeconds);
+        errors.Positive($"{key}:MaxConcurrentCalls", provider.MaxConcurrentCalls);
+        errors.If(provider.MaxTokensField is not ("max_tokens" or "max_completion_tokens"),
+            $"{key}:MaxTokensField must be 'max_tokens' or 'max_completion_tokens'.");
 
-        if (provider.MaxTokensField is not ("max_tokens" or "max_completion_tokens"))
-        {
-            errors.Add($"{key}:MaxTokensField must be 'max_tokens' or 'max_completion_tokens'.");
-        }
+        var retry = provider.Retry;
+        errors.If(retry.MaxRetries < 0, $"{key}:Retry:MaxRetries must not be negative.");
+        errors.If(retry.BaseDelayMs < 0 || retry.MaxDelayMs < retry.BaseDelayMs,
+            $"{key}:Retry needs BaseDelayMs >= 0 and MaxDelayMs >= BaseDelayMs.");
+        errors.If(retry.MaxRetryAfterSeconds < 0, $"{key}:Retry:MaxRetryAfterSeconds must not be negative.");
+
+        var breaker = provider.CircuitBreaker;
+        errors.If(breaker.FailureRatio is <= 0 or > 1, $"{key}:CircuitBreaker:FailureRatio must be in (0, 1].");
+        errors.If(breaker.MinimumThroughput < 2, $"{key}:CircuitBreaker:MinimumThroughput must be at least 2.");
+        errors.If(breaker.SamplingSeconds < 0.5, $"{key}:CircuitBreaker:SamplingSeconds must be at least 0.5.");
+        errors.If(breaker.BreakSeconds < 0.5, $"{key}:CircuitBreaker:BreakSeconds must be at least 0.5.");
 
         var simulation = provider.Simulation;
-        if (simulation.TimeToFirstTokenMs < 0 || simulation.TokensPerSecond < 0 || simulation.AnswerTokens < 1)
-        {
-            errors.Add($"{key}:Simulation needs TimeToFirstTokenMs >= 0, TokensPerSecond >= 0 and AnswerTokens >= 1.");
-        }
+        errors.If(simulation.TimeToFirstTokenMs < 0 || simulation.TokensPerSecond < 0 || simulation.AnswerTokens < 1,
+            $"{key}:Simulation needs TimeToFirstTokenMs >= 0, TokensPerSecond >= 0 and AnswerTokens >= 1.");
     }
 
     private static void ValidateModel(
-        string key, string modelId, VirtualModelOptions model, Dictionary<string, ProviderOptions> providers, List<string> errors)
+        string key, string modelId, VirtualModelOptions model, Dictionary<string, ProviderOptions> providers, Errors errors)
     {
-        if (modelId.Contains('/', StringComparison.Ordinal))
-        {
-            errors.Add($"{key}: a virtual model id cannot contain '/', which marks a pass-through '<provider>/<model>' name.");
-        }
-
-        if (model.Layers.Count == 0)
-        {
-            errors.Add($"{key}:Layers is empty: a virtual model needs at least one proposer layer.");
-        }
+        errors.If(modelId.Contains('/', StringComparison.Ordinal),
+            $"{key}: a virtual model id cannot contain '/', which marks a pass-through '<provider>/<model>' name.");
+        errors.If(model.Layers.Count == 0, $"{key}:Layers is empty: a virtual model needs at least one proposer layer.");
 
         for (var layer = 0; layer < model.Layers.Count; layer++)
         {
-            var agents = model.Layers[layer].Agents;
-            if (agents.Count == 0)
-            {
-                errors.Add($"{key}:Layers:{layer}:Agents is empty: every layer needs at least one agent.");
-            }
-
-            for (var agent = 0; agent < agents.Count; agent++)
-            {
-                ValidateAgent($"{key}:Layers:{layer}:Agents:{agent}", agents[agent], providers, errors);
-            }
+            ValidateLayer($"{key}:Layers:{layer}", model.Layers[layer], providers, errors);
         }
 
         if (model.Aggregator is null)
@@ -114,13 +97,37 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             ValidateAgent($"{key}:Aggregator", model.Aggregator, providers, errors);
         }
 
-        if (model.AggregatePrompt is { } prompt && string.IsNullOrWhiteSpace(prompt))
+        for (var fallback = 0; fallback < model.AggregatorFallbacks.Count; fallback++)
         {
-            errors.Add($"{key}:AggregatePrompt is blank: remove it to use the default prompt.");
+            ValidateAgent($"{key}:AggregatorFallbacks:{fallback}", model.AggregatorFallbacks[fallback], providers, errors);
         }
+
+        errors.If(model.AggregatePrompt is { } prompt && string.IsNullOrWhiteSpace(prompt),
+            $"{key}:AggregatePrompt is blank: remove it to use the default prompt.");
     }
 
-    private static void ValidateAgent(string key, AgentOptions agent, Dictionary<string, ProviderOptions> providers, List<string> errors)
+    private static void ValidateLayer(string key, LayerOptions layer, Dictionary<string, ProviderOptions> providers, Errors errors)
+    {
+        var count = layer.Agents.Count;
+        if (count == 0)
+        {
+            errors.Add($"{key}:Agents is empty: every layer needs at least one agent.");
+            return;
+        }
+
+        for (var agent = 0; agent < count; agent++)
+        {
+            ValidateAgent($"{key}:Agents:{agent}", layer.Agents[agent], providers, errors);
+        }
+
+        errors.If(layer.MinAgents < 1 || layer.MinAgents > count, $"{key}:MinAgents must be between 1 and the layer's {count} agents.");
+        errors.If(layer.Quorum is { } quorum && (quorum < layer.MinAgents || quorum > count),
+            $"{key}:Quorum must be between MinAgents ({layer.MinAgents}) and the layer's {count} agents.");
+        errors.If(layer.StragglerGraceMs is < 0, $"{key}:StragglerGraceMs must not be negative.");
+        errors.If(layer.StragglerGraceMs is not null && layer.Quorum is null, $"{key}:StragglerGraceMs needs a Quorum.");
+    }
+
+    private static void ValidateAgent(string key, AgentOptions agent, Dictionary<string, ProviderOptions> providers, Errors errors)
     {
         if (string.IsNullOrWhiteSpace(agent.Provider))
         {
@@ -132,19 +139,29 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             errors.Add($"{key}:Provider '{agent.Provider}' is not a configured provider (known: {known}).");
         }
 
-        if (string.IsNullOrWhiteSpace(agent.Model))
+        errors.If(string.IsNullOrWhiteSpace(agent.Model), $"{key}:Model is required.");
+        errors.If(agent.Temperature is < 0 or > 2, $"{key}:Temperature must be between 0 and 2.");
+        errors.If(agent.MaxTokens is < 1, $"{key}:MaxTokens must be at least 1.");
+        errors.If(agent.FirstTokenTimeoutSeconds is <= 0, $"{key}:FirstTokenTimeoutSeconds must be greater than 0.");
+        errors.If(agent.TimeoutSeconds is <= 0, $"{key}:TimeoutSeconds must be greater than 0.");
+    }
+
+    private sealed class Errors
+    {
+        private readonly List<string> _messages = [];
+
+        public ValidateOptionsResult Result => _messages.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(_messages);
+
+        public void Add(string message) => _messages.Add(message);
+
+        public void If(bool failed, string message)
         {
-            errors.Add($"{key}:Model is required.");
+            if (failed)
+            {
+                _messages.Add(message);
+            }
         }
 
-        if (agent.Temperature is < 0 or > 2)
-        {
-            errors.Add($"{key}:Temperature must be between 0 and 2.");
-        }
-
-        if (agent.MaxTokens is < 1)
-        {
-            errors.Add($"{key}:MaxTokens must be at least 1.");
-        }
+        public void Positive(string key, double value) => If(value <= 0, $"{key} must be greater than 0.");
     }
 }

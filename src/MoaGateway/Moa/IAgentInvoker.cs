@@ -2,15 +2,21 @@ using OpenAI.Chat;
 
 namespace MoaGateway.Moa;
 
-/// <summary>Calls one upstream model. Failures surface as <see cref="UpstreamException"/>; cancellation as usual.</summary>
+/// <summary>
+/// Calls one upstream model, with the provider's timeouts, retries and limits applied. Failures surface as
+/// <see cref="UpstreamException"/>; cancellation through the token as usual.
+/// </summary>
 public interface IAgentInvoker
 {
-    /// <summary>A proposer call: the agent's configured settings, plain-text answer.</summary>
-    Task<AgentAnswer> CompleteAsync(AgentSpec agent, IReadOnlyList<ChatMessage> messages, CancellationToken cancellationToken);
+    /// <summary>A proposer call: the agent's configured settings, the whole plain-text answer (retried as a whole).</summary>
+    Task<AgentAnswer> CompleteAsync(AgentSpec agent, IReadOnlyList<ChatMessage> messages, CallProgress progress, CancellationToken cancellationToken);
 
-    /// <summary>An aggregator call: the client's parameters in <paramref name="options"/>, the agent's settings where the client set none.</summary>
+    /// <summary>
+    /// An aggregator call: the client's parameters in <paramref name="options"/>, the agent's settings where the client
+    /// set none. Retried only until its first delta: after that, tokens may already be with the client.
+    /// </summary>
     IAsyncEnumerable<ChatDelta> StreamAsync(
-        AgentSpec agent, IReadOnlyList<ChatMessage> messages, ChatCompletionOptions options, CancellationToken cancellationToken);
+        AgentSpec agent, IReadOnlyList<ChatMessage> messages, ChatCompletionOptions options, CallProgress progress, CancellationToken cancellationToken);
 }
 
 public sealed record AgentAnswer(string Text, TokenCounts? Usage);

@@ -1,3 +1,4 @@
+using System.ClientModel.Primitives;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using OpenAI.Chat;
@@ -8,7 +9,7 @@ namespace MoaGateway.Moa;
 /// Runs a virtual model: each proposer layer concurrently, every later layer seeing only the previous layer's
 /// answers through the Aggregate-and-Synthesize prompt, then the aggregator, whose deltas are yielded as they arrive.
 /// </summary>
-public sealed class MoaEngine(IAgentInvoker invoker)
+public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> logger)
 {
     /// <param name="model">The virtual model to run.</param>
     /// <param name="messages">The client's conversation, given unchanged to layer 1.</param>
@@ -32,86 +33,199 @@ public sealed class MoaEngine(IAgentInvoker invoker)
 
         run.Stage = "aggregator";
         var aggregatorMessages = AggregatePrompt.Inject(messages, model.AggregatePrompt, references!);
-        var aggregator = new AggregatorCall(model.Aggregator, run);
-        await using var deltas = invoker.StreamAsync(model.Aggregator, aggregatorMessages, aggregatorOptions, cancellationToken)
-            .GetAsyncEnumerator(cancellationToken);
-        while (await aggregator.MoveNextAsync(deltas))
+        await using var aggregator = await OpenAggregatorAsync(model, aggregatorMessages, aggregatorOptions, run, cancellationToken);
+        do
         {
-            yield return deltas.Current;
+            yield return aggregator.Current;
         }
+        while (await aggregator.MoveNextAsync());
     }
 
     private async Task<IReadOnlyList<string>> RunLayerAsync(
-        int layer, IReadOnlyList<AgentSpec> agents, IReadOnlyList<ChatMessage> messages, MoaRun run, CancellationToken cancellationToken)
+        int layer, LayerSpec spec, IReadOnlyList<ChatMessage> messages, MoaRun run, CancellationToken cancellationToken)
     {
-        var calls = new Task<AgentCallReport>[agents.Count];
-        var answers = new string?[agents.Count];
-        for (var i = 0; i < agents.Count; i++)
+        using var stragglers = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var answers = new string?[spec.Agents.Count];
+        var calls = new Task<AgentCallReport>[spec.Agents.Count];
+        for (var i = 0; i < calls.Length; i++)
         {
             var index = i;
-            calls[i] = ProposeAsync(layer, agents[i], messages, text => answers[index] = text, cancellationToken);
+            calls[i] = ProposeAsync(layer, spec.Agents[i], messages, text => answers[index] = text, stragglers.Token, cancellationToken);
+        }
+
+        if (spec is { Quorum: { } quorum, StragglerGrace: { } grace } && quorum < calls.Length)
+        {
+            await CutStragglersAfterQuorumAsync(calls, quorum, grace, stragglers);
         }
 
         var reports = await Task.WhenAll(calls);
         foreach (var report in reports)
         {
-            run.Record(report);
+            Record(run, report);
         }
 
-        // As in the reference implementation, a failed proposer is left out of the references; the layer fails only when none answered.
+        // As in the reference implementation, proposers that failed are left out of the references.
         var references = answers.OfType<string>().ToArray();
-        if (references.Length == 0)
+        if (references.Length < spec.MinAgents)
         {
-            var failure = reports.All(report => report.Outcome == CallOutcome.TimedOut) ? UpstreamFailure.Timeout : UpstreamFailure.Error;
-            var details = string.Join("; ", reports.Select(report => $"{report.Agent}: {report.Error}"));
-            throw new UpstreamException($"Every agent of proposer layer {layer} failed ({details}).", failure);
+            var failure = reports.All(report => report.Outcome is CallOutcome.Answered or CallOutcome.TimedOut or CallOutcome.Cut)
+                ? UpstreamFailure.Timeout
+                : UpstreamFailure.Error;
+            var details = string.Join("; ", reports.Where(report => report.Error is not null).Select(report => report.Error));
+            throw new UpstreamException(
+                $"Proposer layer {layer} got {references.Length} answer(s), fewer than the {spec.MinAgents} it needs ({details}).", failure);
         }
 
         return references;
     }
 
+    /// <summary>Once <paramref name="quorum"/> agents answered, gives the rest <paramref name="grace"/> and then cancels them.</summary>
+    private static async Task CutStragglersAfterQuorumAsync(
+        Task<AgentCallReport>[] calls, int quorum, TimeSpan grace, CancellationTokenSource stragglers)
+    {
+        var pending = new List<Task<AgentCallReport>>(calls);
+        var answered = 0;
+        while (pending.Count > 0)
+        {
+            var done = await Task.WhenAny(pending);
+            pending.Remove(done);
+            if (done.IsCompletedSuccessfully && done.Result.Outcome == CallOutcome.Answered && ++answered == quorum && pending.Count > 0)
+            {
+                stragglers.CancelAfter(grace);
+                return;
+            }
+        }
+    }
+
     private async Task<AgentCallReport> ProposeAsync(
-        int layer, AgentSpec agent, IReadOnlyList<ChatMessage> messages, Action<string> answered, CancellationToken cancellationToken)
+        int layer, AgentSpec agent, IReadOnlyList<ChatMessage> messages, Action<string> answered, CancellationToken stragglers, CancellationToken request)
     {
         var started = Stopwatch.GetTimestamp();
+        var progress = new CallProgress();
+        AgentCallReport Report(CallOutcome outcome, TokenCounts? usage, string? error) => new(
+            layer, agent, outcome, usage, Stopwatch.GetElapsedTime(started), error, Math.Max(progress.Attempts, 1), progress.TimeToFirstToken);
+
         try
         {
-            var answer = await invoker.CompleteAsync(agent, messages, cancellationToken);
+            var answer = await invoker.CompleteAsync(agent, messages, progress, stragglers);
             answered(answer.Text);
-            return new AgentCallReport(layer, agent, CallOutcome.Answered, answer.Usage, Stopwatch.GetElapsedTime(started));
+            return Report(CallOutcome.Answered, answer.Usage, null);
         }
         catch (UpstreamException exception)
         {
-            return new AgentCallReport(layer, agent, OutcomeOf(exception), null, Stopwatch.GetElapsedTime(started), exception.Message);
+            return Report(OutcomeOf(exception), null, exception.Message);
+        }
+        catch (OperationCanceledException) when (stragglers.IsCancellationRequested && !request.IsCancellationRequested)
+        {
+            return Report(CallOutcome.Cut, null, $"{agent} was cut as a straggler after its layer's quorum answered.");
         }
     }
+
+    /// <summary>The first aggregator, or fallback, whose stream yields a first delta; the stream is positioned on that delta.</summary>
+    private async Task<AggregatorCall> OpenAggregatorAsync(
+        VirtualModel model, IReadOnlyList<ChatMessage> messages, ChatCompletionOptions options, MoaRun run, CancellationToken cancellationToken)
+    {
+        var failures = new List<string>();
+        foreach (var agent in model.Aggregators)
+        {
+            // Each candidate gets the client's options untouched by the previous one's defaults.
+            var candidateOptions = model.Aggregators.Count == 1 ? options : Copy(options);
+            var call = new AggregatorCall(this, agent, run);
+            call.Start(invoker.StreamAsync(agent, messages, candidateOptions, call.Progress, cancellationToken), cancellationToken);
+            try
+            {
+                if (await call.MoveNextAsync())
+                {
+                    return call;
+                }
+            }
+            catch (UpstreamException exception)
+            {
+                failures.Add(exception.Message);
+                await call.DisposeAsync();
+                if (exception.Failure == UpstreamFailure.ShuttingDown)
+                {
+                    throw;
+                }
+            }
+        }
+
+        throw new UpstreamException(
+            model.Aggregators.Count == 1 ? failures[0] : $"Every aggregator failed before its first token ({string.Join("; ", failures)}).",
+            UpstreamFailure.Error);
+    }
+
+    private static ChatCompletionOptions Copy(ChatCompletionOptions options) =>
+        ModelReaderWriter.Read<ChatCompletionOptions>(ModelReaderWriter.Write(options))!;
 
     private static CallOutcome OutcomeOf(UpstreamException exception) =>
         exception.Failure == UpstreamFailure.Timeout ? CallOutcome.TimedOut : CallOutcome.Failed;
 
-    /// <summary>Tracks the aggregator's stream so its report is recorded exactly once, however the stream ends.</summary>
-    private sealed class AggregatorCall(AgentSpec agent, MoaRun run)
+    private void Record(MoaRun run, AgentCallReport report)
+    {
+        run.Record(report);
+        LogAgentCall(
+            logger,
+            run.Model.Id,
+            report.IsAggregator ? "aggregator" : $"layer {report.Layer}",
+            report.Agent.Provider,
+            report.Agent.Model,
+            report.Outcome,
+            report.Duration.TotalMilliseconds,
+            report.TimeToFirstToken?.TotalMilliseconds,
+            report.Attempts,
+            report.Usage?.Prompt,
+            report.Usage?.Completion,
+            report.Error);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message =
+        "Agent call {VirtualModel} {Role} {Provider}/{Model}: {Outcome} in {DurationMs:0.0} ms (first token {TimeToFirstTokenMs:0.0} ms, attempts {Attempts}, tokens {PromptTokens}+{CompletionTokens}) {Error}")]
+    private static partial void LogAgentCall(
+        ILogger logger, string virtualModel, string role, string provider, string model, CallOutcome outcome, double durationMs,
+        double? timeToFirstTokenMs, int attempts, int? promptTokens, int? completionTokens, string? error);
+
+    /// <summary>One aggregator's stream; records its report exactly once, however the stream ends.</summary>
+    private sealed class AggregatorCall(MoaEngine engine, AgentSpec agent, MoaRun run) : IAsyncDisposable
     {
         private readonly long _started = Stopwatch.GetTimestamp();
+        private IAsyncEnumerator<ChatDelta>? _deltas;
+        private CancellationToken _cancellationToken;
         private TokenCounts? _usage;
         private bool _finished;
+        private bool _recorded;
 
-        public async ValueTask<bool> MoveNextAsync(IAsyncEnumerator<ChatDelta> deltas)
+        public CallProgress Progress { get; } = new();
+
+        public ChatDelta Current => _deltas!.Current;
+
+        public void Start(IAsyncEnumerable<ChatDelta> deltas, CancellationToken cancellationToken)
+        {
+            _deltas = deltas.GetAsyncEnumerator(cancellationToken);
+            _cancellationToken = cancellationToken;
+        }
+
+        public async ValueTask<bool> MoveNextAsync()
         {
             bool hasNext;
             try
             {
-                hasNext = await deltas.MoveNextAsync();
+                hasNext = await _deltas!.MoveNextAsync();
             }
             catch (UpstreamException exception)
             {
                 Record(OutcomeOf(exception), exception.Message);
                 throw;
             }
+            catch (OperationCanceledException) when (_cancellationToken.IsCancellationRequested)
+            {
+                Record(CallOutcome.Cancelled, null);
+                throw;
+            }
 
             if (hasNext)
             {
-                var delta = deltas.Current;
+                var delta = _deltas.Current;
                 _usage = delta.Usage ?? _usage;
                 _finished |= delta.FinishReason is not null;
                 return true;
@@ -120,16 +234,40 @@ public sealed class MoaEngine(IAgentInvoker invoker)
             // A stream that stops without a finish reason was cut short; relaying it as complete would pass off a truncated answer.
             if (!_finished)
             {
-                const string message = "the aggregator's stream ended without a finish reason";
+                var message = $"{agent}: the stream ended without a finish reason.";
                 Record(CallOutcome.Failed, message);
-                throw new UpstreamException($"{agent}: {message}.");
+                throw new UpstreamException(message);
             }
 
             Record(CallOutcome.Answered, null);
             return false;
         }
 
-        private void Record(CallOutcome outcome, string? error) => run.Record(
-            new AgentCallReport(AgentCallReport.AggregatorLayer, agent, outcome, _usage, Stopwatch.GetElapsedTime(_started), error));
+        public async ValueTask DisposeAsync()
+        {
+            if (!_recorded)
+            {
+                // Disposed mid-stream: the consumer stopped reading (the client went away).
+                Record(CallOutcome.Cancelled, null);
+            }
+
+            if (_deltas is not null)
+            {
+                await _deltas.DisposeAsync();
+            }
+        }
+
+        private void Record(CallOutcome outcome, string? error)
+        {
+            if (_recorded)
+            {
+                return;
+            }
+
+            _recorded = true;
+            engine.Record(run, new AgentCallReport(
+                AgentCallReport.AggregatorLayer, agent, outcome, _usage, Stopwatch.GetElapsedTime(_started), error,
+                Math.Max(Progress.Attempts, 1), Progress.TimeToFirstToken));
+        }
     }
 }

@@ -13,6 +13,24 @@ public enum CallOutcome
     Answered,
     Failed,
     TimedOut,
+
+    /// <summary>Cancelled as a straggler once its layer's quorum had answered.</summary>
+    Cut,
+
+    /// <summary>Cancelled because the request ended first (the client went away, or its deadline passed).</summary>
+    Cancelled,
+}
+
+/// <summary>Filled in by the invoker while a call runs, so a report can say how the call went even when it fails.</summary>
+public sealed class CallProgress
+{
+    private int _attempts;
+
+    public int Attempts => Volatile.Read(ref _attempts);
+
+    public TimeSpan? TimeToFirstToken { get; set; }
+
+    public void StartAttempt() => Interlocked.Increment(ref _attempts);
 }
 
 /// <summary>What one upstream call of a MoA request did. <see cref="Layer"/> is 1-based; the aggregator has layer 0.</summary>
@@ -22,7 +40,9 @@ public sealed record AgentCallReport(
     CallOutcome Outcome,
     TokenCounts? Usage,
     TimeSpan Duration,
-    string? Error = null)
+    string? Error = null,
+    int Attempts = 1,
+    TimeSpan? TimeToFirstToken = null)
 {
     public bool IsAggregator => Layer == AggregatorLayer;
 

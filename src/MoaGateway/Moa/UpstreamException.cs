@@ -7,13 +7,20 @@ public enum UpstreamFailure
 
     /// <summary>The upstream did not answer in time.</summary>
     Timeout,
+
+    /// <summary>The gateway is shutting down and its drain time is over.</summary>
+    ShuttingDown,
 }
 
 /// <summary>An upstream call failed. The message is safe to show to clients: it never contains credentials.</summary>
-public sealed class UpstreamException : Exception
+public sealed class UpstreamException(
+    string message, UpstreamFailure failure = UpstreamFailure.Error, Exception? innerException = null) : Exception(message, innerException)
 {
-    public UpstreamException(string message, UpstreamFailure failure = UpstreamFailure.Error, Exception? innerException = null)
-        : base(message, innerException) => Failure = failure;
+    public UpstreamFailure Failure { get; } = failure;
 
-    public UpstreamFailure Failure { get; }
+    /// <summary>Worth retrying: rate limited, a server error, a broken connection, no first token in time.</summary>
+    public bool IsTransient { get; init; }
+
+    /// <summary>How long the upstream asked to be left alone (its <c>Retry-After</c>).</summary>
+    public TimeSpan? RetryAfter { get; init; }
 }

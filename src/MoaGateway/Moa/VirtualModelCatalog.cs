@@ -25,9 +25,19 @@ public sealed class VirtualModelCatalog
     private static VirtualModel Resolve(string id, VirtualModelOptions options) => new(
         id,
         options.Description,
-        [.. options.Layers.Select(layer => (IReadOnlyList<AgentSpec>)[.. layer.Agents.Select(ToSpec)])],
-        ToSpec(options.Aggregator!),
+        [.. options.Layers.Select(layer => new LayerSpec(
+            [.. layer.Agents.Select(ToSpec)],
+            layer.MinAgents,
+            layer.Quorum,
+            layer.StragglerGraceMs is { } grace ? TimeSpan.FromMilliseconds(grace) : null))],
+        [ToSpec(options.Aggregator!), .. options.AggregatorFallbacks.Select(ToSpec)],
         options.AggregatePrompt ?? AggregatePrompt.Default);
 
-    private static AgentSpec ToSpec(AgentOptions agent) => new(agent.Provider!, agent.Model!, agent.Temperature, agent.MaxTokens);
+    private static AgentSpec ToSpec(AgentOptions agent) => new(
+        agent.Provider!,
+        agent.Model!,
+        agent.Temperature,
+        agent.MaxTokens,
+        agent.FirstTokenTimeoutSeconds is { } firstToken ? TimeSpan.FromSeconds(firstToken) : null,
+        agent.TimeoutSeconds is { } timeout ? TimeSpan.FromSeconds(timeout) : null);
 }

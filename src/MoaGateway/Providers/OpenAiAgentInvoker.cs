@@ -1,60 +1,62 @@
-using System.ClientModel;
 using System.Runtime.CompilerServices;
-using System.Text.Json;
 using MoaGateway.Moa;
 using OpenAI.Chat;
+using Polly.CircuitBreaker;
 
 namespace MoaGateway.Providers;
 
-/// <summary>Calls agents through the official OpenAI SDK, enforcing each provider's timeout and translating failures.</summary>
+/// <summary>Calls agents through the official OpenAI SDK, every call streamed, under its provider's resilience pipeline.</summary>
 public sealed class OpenAiAgentInvoker(UpstreamRegistry upstreams) : IAgentInvoker
 {
-    public async Task<AgentAnswer> CompleteAsync(AgentSpec agent, IReadOnlyList<ChatMessage> messages, CancellationToken cancellationToken)
+    public async Task<AgentAnswer> CompleteAsync(
+        AgentSpec agent, IReadOnlyList<ChatMessage> messages, CallProgress progress, CancellationToken cancellationToken)
     {
         var upstream = upstreams.Get(agent.Provider);
-        var options = WithAgentDefaults(new ChatCompletionOptions(), agent, upstream);
-        using var deadline = Deadline(upstream, cancellationToken);
-        try
+        return await ExecuteAsync(upstream, async token =>
         {
-            ChatCompletion completion = await upstream.GetChatClient(agent.Model).CompleteChatAsync(messages, options, deadline.Token);
-            var text = string.Concat(completion.Content.Select(part => part.Text));
-            return new AgentAnswer(text, ToCounts(completion.Usage));
-        }
-        catch (Exception exception) when (Translate(exception, agent, upstream, deadline, cancellationToken) is { } failure)
-        {
-            throw failure;
-        }
+            // Nothing of a proposer's answer has left the gateway, so a failure at any point may be retried whole.
+            var options = WithAgentDefaults(new ChatCompletionOptions(), agent, upstream);
+            await using var attempt = await UpstreamAttempt.OpenAsync(upstream, agent, messages, options, progress, token);
+            var answer = new ChatAnswer();
+            do
+            {
+                answer.Append(attempt.Current);
+            }
+            while (await attempt.MoveNextAsync());
+
+            return new AgentAnswer(answer.Content ?? string.Empty, answer.Usage);
+        }, cancellationToken);
     }
 
     public async IAsyncEnumerable<ChatDelta> StreamAsync(
         AgentSpec agent,
         IReadOnlyList<ChatMessage> messages,
         ChatCompletionOptions options,
+        CallProgress progress,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var upstream = upstreams.Get(agent.Provider);
         WithAgentDefaults(options, agent, upstream);
-        using var deadline = Deadline(upstream, cancellationToken);
-        var updates = upstream.GetChatClient(agent.Model).CompleteChatStreamingAsync(messages, options, deadline.Token);
-        await using var enumerator = updates.GetAsyncEnumerator(deadline.Token);
-        while (true)
+        // Retried only until the first delta: after that, tokens may be on their way to the client.
+        await using var attempt = await ExecuteAsync(
+            upstream, token => UpstreamAttempt.OpenAsync(upstream, agent, messages, options, progress, token), cancellationToken);
+        do
         {
-            try
-            {
-                if (!await enumerator.MoveNextAsync())
-                {
-                    yield break;
-                }
-            }
-            catch (Exception exception) when (Translate(exception, agent, upstream, deadline, cancellationToken) is { } failure)
-            {
-                throw failure;
-            }
+            yield return attempt.Current;
+        }
+        while (await attempt.MoveNextAsync());
+    }
 
-            if (ToDelta(enumerator.Current) is { } delta)
-            {
-                yield return delta;
-            }
+    private static async Task<T> ExecuteAsync<T>(Upstream upstream, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await upstream.Resilience.ExecuteAsync(async token => await call(token), cancellationToken);
+        }
+        catch (BrokenCircuitException exception)
+        {
+            var retryIn = exception.RetryAfter is { } after ? $"; calls resume in {after.TotalSeconds:0.#} s" : string.Empty;
+            throw new UpstreamException($"{upstream.Name}: circuit open after repeated failures{retryIn}.", UpstreamFailure.Error, exception);
         }
     }
 
@@ -73,93 +75,4 @@ public sealed class OpenAiAgentInvoker(UpstreamRegistry upstreams) : IAgentInvok
 
         return options;
     }
-
-    private static CancellationTokenSource Deadline(Upstream upstream, CancellationToken cancellationToken)
-    {
-        var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(TimeSpan.FromSeconds(upstream.Options.TimeoutSeconds));
-        return deadline;
-    }
-
-    /// <summary>Turns an SDK or network failure into a client-safe <see cref="UpstreamException"/>; null lets the caller's cancellation through.</summary>
-    private static UpstreamException? Translate(
-        Exception exception, AgentSpec agent, Upstream upstream, CancellationTokenSource deadline, CancellationToken cancellationToken)
-    {
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return null;
-        }
-
-        if (exception is OperationCanceledException or TimeoutException || deadline.IsCancellationRequested)
-        {
-            return new UpstreamException(
-                $"{agent} did not answer within {upstream.Options.TimeoutSeconds:0.###} s.", UpstreamFailure.Timeout, exception);
-        }
-
-        var detail = exception switch
-        {
-            ClientResultException { Status: > 0 } result => $"HTTP {result.Status}{UpstreamErrorMessage(result)}",
-            ClientResultException { InnerException: { } inner } => $"connection failed: {inner.Message}",
-            HttpRequestException or IOException => $"connection failed: {exception.Message}",
-            _ => $"unreadable response: {exception.Message}",
-        };
-        return new UpstreamException($"{agent} failed: {upstream.Redact(detail)}", UpstreamFailure.Error, exception);
-    }
-
-    private static string UpstreamErrorMessage(ClientResultException exception)
-    {
-        try
-        {
-            var content = exception.GetRawResponse()?.Content;
-            if (content is null)
-            {
-                return string.Empty;
-            }
-
-            using var document = JsonDocument.Parse(content);
-            return document.RootElement.TryGetProperty("error", out var error) &&
-                   error.ValueKind == JsonValueKind.Object &&
-                   error.TryGetProperty("message", out var message) &&
-                   message.ValueKind == JsonValueKind.String
-                ? $": {message.GetString()}"
-                : string.Empty;
-        }
-        catch (JsonException)
-        {
-            return string.Empty;
-        }
-    }
-
-    private static ChatDelta? ToDelta(StreamingChatCompletionUpdate update)
-    {
-        var content = update.ContentUpdate.Count switch
-        {
-            0 => null,
-            1 => update.ContentUpdate[0].Text,
-            _ => string.Concat(update.ContentUpdate.Select(part => part.Text)),
-        };
-        IReadOnlyList<ToolCallDelta>? toolCalls = update.ToolCallUpdates.Count == 0
-            ? null
-            : [.. update.ToolCallUpdates.Select(call => new ToolCallDelta(
-                call.Index, call.ToolCallId, call.FunctionName, call.FunctionArgumentsUpdate?.ToString()))];
-        var finishReason = update.FinishReason is { } reason ? FinishReasonName(reason) : null;
-        var usage = ToCounts(update.Usage);
-
-        return content is null && update.RefusalUpdate is null && toolCalls is null && finishReason is null && usage is null
-            ? null
-            : new ChatDelta(content, update.RefusalUpdate, toolCalls, finishReason, usage);
-    }
-
-    private static string FinishReasonName(ChatFinishReason reason) => reason switch
-    {
-        ChatFinishReason.Stop => "stop",
-        ChatFinishReason.Length => "length",
-        ChatFinishReason.ToolCalls => "tool_calls",
-        ChatFinishReason.ContentFilter => "content_filter",
-        ChatFinishReason.FunctionCall => "function_call",
-        _ => "stop",
-    };
-
-    private static TokenCounts? ToCounts(ChatTokenUsage? usage) =>
-        usage is null ? null : new TokenCounts(usage.InputTokenCount, usage.OutputTokenCount);
 }

@@ -4,6 +4,7 @@ using System.Collections.Concurrent;
 using MoaGateway.Configuration;
 using OpenAI;
 using OpenAI.Chat;
+using Polly;
 
 namespace MoaGateway.Providers;
 
@@ -17,8 +18,10 @@ public sealed class Upstream : IDisposable
     private readonly ConcurrentDictionary<string, ChatClient> _chatClients = new(StringComparer.Ordinal);
     private readonly string? _apiKey;
 
-    public Upstream(string name, ProviderOptions options, string? apiKey, string? simulatedBecause, HttpMessageHandler handler)
+    public Upstream(string name, ProviderOptions options, string? apiKey, string? simulatedBecause, HttpMessageHandler handler, TimeProvider time)
     {
+        Resilience = UpstreamResilience.Create(options, time);
+        CallSlots = new SemaphoreSlim(options.MaxConcurrentCalls, options.MaxConcurrentCalls);
         Name = name;
         Options = options;
         _apiKey = string.IsNullOrEmpty(apiKey) ? null : apiKey;
@@ -52,6 +55,12 @@ public sealed class Upstream : IDisposable
 
     public bool IsSimulated => SimulatedBecause is not null;
 
+    /// <summary>Retries and the circuit breaker of this provider.</summary>
+    public ResiliencePipeline Resilience { get; }
+
+    /// <summary>Bounds the calls in flight to this provider (<see cref="ProviderOptions.MaxConcurrentCalls"/>).</summary>
+    public SemaphoreSlim CallSlots { get; }
+
     public ChatClient GetChatClient(string model) => _chatClients.GetOrAdd(model, _client.GetChatClient);
 
     /// <summary>Adds the provider's credentials and configured headers to a request the gateway sends itself.</summary>
@@ -72,5 +81,9 @@ public sealed class Upstream : IDisposable
     public string Redact(string text) =>
         _apiKey is null ? text : text.Replace(_apiKey, "[redacted]", StringComparison.Ordinal);
 
-    public void Dispose() => HttpClient.Dispose();
+    public void Dispose()
+    {
+        HttpClient.Dispose();
+        CallSlots.Dispose();
+    }
 }

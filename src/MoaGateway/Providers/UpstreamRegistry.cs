@@ -15,7 +15,7 @@ public sealed partial class UpstreamRegistry : IDisposable
     private readonly FrozenDictionary<string, Upstream> _upstreams;
     private readonly FrozenDictionary<string, string> _unavailable;
 
-    public UpstreamRegistry(IOptions<GatewayOptions> options, IHostEnvironment environment, ILogger<UpstreamRegistry> logger)
+    public UpstreamRegistry(IOptions<GatewayOptions> options, IHostEnvironment environment, TimeProvider time, ILogger<UpstreamRegistry> logger)
     {
         var gateway = options.Value;
         var simulateMissingKeys = gateway.SimulateProvidersWithoutKeys ?? environment.IsDevelopment();
@@ -26,7 +26,7 @@ public sealed partial class UpstreamRegistry : IDisposable
         {
             if (provider.Type == ProviderTypes.Simulated)
             {
-                upstreams[name] = Simulated(name, provider, "configured as simulated");
+                upstreams[name] = Simulated(name, provider, "configured as simulated", time);
                 continue;
             }
 
@@ -37,7 +37,7 @@ public sealed partial class UpstreamRegistry : IDisposable
                 if (simulateMissingKeys)
                 {
                     LogSimulatedProvider(logger, name, reason);
-                    upstreams[name] = Simulated(name, provider, reason);
+                    upstreams[name] = Simulated(name, provider, reason, time);
                 }
                 else
                 {
@@ -47,7 +47,7 @@ public sealed partial class UpstreamRegistry : IDisposable
                 continue;
             }
 
-            upstreams[name] = new Upstream(name, provider, apiKey, simulatedBecause: null, CreateHandler());
+            upstreams[name] = new Upstream(name, provider, apiKey, simulatedBecause: null, CreateHandler(provider), time);
         }
 
         _upstreams = upstreams.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
@@ -77,7 +77,7 @@ public sealed partial class UpstreamRegistry : IDisposable
     private void RefuseModelsWithoutKeys(GatewayOptions gateway)
     {
         var problems = gateway.Models
-            .SelectMany(model => model.Value.Layers.SelectMany(layer => layer.Agents).Append(model.Value.Aggregator!)
+            .SelectMany(model => model.Value.Layers.SelectMany(layer => layer.Agents).Append(model.Value.Aggregator!).Concat(model.Value.AggregatorFallbacks)
                 .Select(agent => agent.Provider!)
                 .Where(_unavailable.ContainsKey)
                 .Distinct(StringComparer.OrdinalIgnoreCase)
@@ -93,13 +93,13 @@ public sealed partial class UpstreamRegistry : IDisposable
         }
     }
 
-    private static Upstream Simulated(string name, ProviderOptions provider, string reason) =>
-        new(name, provider, apiKey: null, reason, new SimulatedUpstreamHandler(provider.Simulation));
+    private static Upstream Simulated(string name, ProviderOptions provider, string reason, TimeProvider time) =>
+        new(name, provider, apiKey: null, reason, new SimulatedUpstreamHandler(provider.Simulation), time);
 
-    private static SocketsHttpHandler CreateHandler() => new()
+    private static SocketsHttpHandler CreateHandler(ProviderOptions provider) => new()
     {
         PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-        ConnectTimeout = TimeSpan.FromSeconds(10),
+        ConnectTimeout = TimeSpan.FromSeconds(provider.ConnectTimeoutSeconds),
         EnableMultipleHttp2Connections = true,
     };
 

@@ -26,7 +26,10 @@ public sealed class GatewaySettings
         var variable = $"MOA_TEST_KEY_{Guid.NewGuid():N}";
         Environment.SetEnvironmentVariable(variable, apiKey ?? $"sk-upstream-{Guid.NewGuid():N}");
         return Set($"MoaGateway:Providers:{name}:BaseUrl", upstream.BaseUrl)
-            .Set($"MoaGateway:Providers:{name}:ApiKeyEnv", variable);
+            .Set($"MoaGateway:Providers:{name}:ApiKeyEnv", variable)
+            // Real retries, with backoffs short enough for a test suite.
+            .Set($"MoaGateway:Providers:{name}:Retry:BaseDelayMs", "5")
+            .Set($"MoaGateway:Providers:{name}:Retry:MaxDelayMs", "20");
     }
 
     /// <summary>A virtual model whose agents all use <paramref name="provider"/>; each inner array is a layer of model names.</summary>

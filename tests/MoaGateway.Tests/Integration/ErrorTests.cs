@@ -18,7 +18,7 @@ public sealed class ErrorTests : GatewayTest
             .Model("duo", [["p1", "p2"]], "agg")
             .Model("slow", [["sleepy"]], "agg")
             .Set("MoaGateway:Providers:fake:TimeoutSeconds", "0.5")
-            .Set("MoaGateway:MaxRequestBodyBytes", "4096");
+            .Set("MoaGateway:Limits:MaxRequestBodyBytes", "4096");
     }
 
     public static TheoryData<string, string, int, string?, string?> InvalidRequests => new()

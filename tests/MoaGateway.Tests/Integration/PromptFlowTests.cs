@@ -126,7 +126,7 @@ public sealed class PromptFlowTests : GatewayTest
         var proposer = Assert.Single(Upstream.RequestsFor("a1")).Json;
         Assert.Equal(0.25, proposer["temperature"]!.GetValue<double>(), 3);
         Assert.Equal(77, proposer["max_tokens"]!.GetValue<int>());
-        foreach (var field in new[] { "top_p", "stop", "seed", "user", "top_k", "tools", "tool_choice", "response_format", "stream" })
+        foreach (var field in new[] { "top_p", "stop", "seed", "user", "top_k", "tools", "tool_choice", "response_format" })
         {
             Assert.False(proposer.ContainsKey(field), $"proposer received client field '{field}'");
         }

@@ -1,0 +1,241 @@
+using System.ClientModel;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using MoaGateway.Moa;
+using OpenAI.Chat;
+
+namespace MoaGateway.Providers;
+
+/// <summary>
+/// One attempt at a streamed upstream call. It holds one of the provider's call slots while it lives, enforces the
+/// first-token and whole-call timeouts, and turns every failure into a client-safe <see cref="UpstreamException"/>.
+/// Its stream ends normally only after a finish reason: a stream that stops without one was cut short.
+/// </summary>
+internal sealed class UpstreamAttempt : IAsyncDisposable
+{
+    private readonly Upstream _upstream;
+    private readonly AgentSpec _agent;
+    private readonly CancellationToken _cancellationToken;
+    private readonly CancellationTokenSource _deadline;
+    private readonly TimeSpan _firstTokenTimeout;
+    private readonly TimeSpan _timeout;
+    private readonly long _started = Stopwatch.GetTimestamp();
+    private IAsyncEnumerator<StreamingChatCompletionUpdate>? _updates;
+    private bool _sawFirstDelta;
+    private bool _sawFinishReason;
+
+    private UpstreamAttempt(Upstream upstream, AgentSpec agent, CancellationToken cancellationToken)
+    {
+        _upstream = upstream;
+        _agent = agent;
+        _cancellationToken = cancellationToken;
+        _timeout = agent.Timeout ?? TimeSpan.FromSeconds(upstream.Options.TimeoutSeconds);
+        _firstTokenTimeout = agent.FirstTokenTimeout ?? TimeSpan.FromSeconds(upstream.Options.FirstTokenTimeoutSeconds);
+        _deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        _deadline.CancelAfter(_firstTokenTimeout < _timeout ? _firstTokenTimeout : _timeout);
+    }
+
+    public ChatDelta Current { get; private set; } = null!;
+
+    /// <summary>Sends the request and waits for the first delta, on which the returned attempt is positioned.</summary>
+    public static async Task<UpstreamAttempt> OpenAsync(
+        Upstream upstream, AgentSpec agent, IReadOnlyList<ChatMessage> messages, ChatCompletionOptions options, CallProgress progress,
+        CancellationToken cancellationToken)
+    {
+        progress.StartAttempt();
+        await upstream.CallSlots.WaitAsync(cancellationToken);
+        var attempt = new UpstreamAttempt(upstream, agent, cancellationToken);
+        try
+        {
+            attempt._updates = upstream.GetChatClient(agent.Model)
+                .CompleteChatStreamingAsync(messages, options, attempt._deadline.Token)
+                .GetAsyncEnumerator(attempt._deadline.Token);
+            if (!await attempt.MoveNextAsync())
+            {
+                throw new UpstreamException($"{agent} failed: the stream ended before its first token.") { IsTransient = true };
+            }
+
+            progress.TimeToFirstToken = Stopwatch.GetElapsedTime(attempt._started);
+            return attempt;
+        }
+        catch
+        {
+            await attempt.DisposeAsync();
+            throw;
+        }
+    }
+
+    public async ValueTask<bool> MoveNextAsync()
+    {
+        while (true)
+        {
+            bool hasNext;
+            try
+            {
+                hasNext = await _updates!.MoveNextAsync();
+            }
+            catch (Exception exception) when (Translate(exception) is { } failure)
+            {
+                throw failure;
+            }
+
+            if (!hasNext)
+            {
+                return _sawFinishReason || !_sawFirstDelta
+                    ? false
+                    : throw new UpstreamException($"{_agent} failed: the stream ended without a finish reason.") { IsTransient = true };
+            }
+
+            if (ToDelta(_updates.Current) is not { } delta)
+            {
+                continue;
+            }
+
+            if (!_sawFirstDelta)
+            {
+                _sawFirstDelta = true;
+                var remaining = _timeout - Stopwatch.GetElapsedTime(_started);
+                _deadline.CancelAfter(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
+            }
+
+            _sawFinishReason |= delta.FinishReason is not null;
+            Current = delta;
+            return true;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_updates is not null)
+        {
+            await _updates.DisposeAsync();
+        }
+
+        _deadline.Dispose();
+        _upstream.CallSlots.Release();
+    }
+
+    /// <summary>A client-safe failure for <paramref name="exception"/>; null lets the caller's own cancellation through.</summary>
+    private UpstreamException? Translate(Exception exception)
+    {
+        if (_cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+
+        if (exception is OperationCanceledException or TimeoutException)
+        {
+            if (!_deadline.IsCancellationRequested)
+            {
+                return new UpstreamException($"{_agent} failed: the connection timed out.", UpstreamFailure.Timeout, exception) { IsTransient = true };
+            }
+
+            var message = !_sawFirstDelta && _firstTokenTimeout < _timeout
+                ? $"{_agent} sent no first token within {_firstTokenTimeout.TotalSeconds:0.###} s."
+                : $"{_agent} did not answer within {_timeout.TotalSeconds:0.###} s.";
+            return new UpstreamException(message, UpstreamFailure.Timeout, exception) { IsTransient = !_sawFirstDelta };
+        }
+
+        return exception switch
+        {
+            ClientResultException { Status: > 0 } result => new UpstreamException(
+                $"{_agent} failed: {_upstream.Redact($"HTTP {result.Status}{ErrorMessage(result)}")}", UpstreamFailure.Error, exception)
+            {
+                IsTransient = result.Status is 408 or 429 or (>= 500 and not 501),
+                RetryAfter = RetryAfter(result),
+            },
+            ClientResultException { InnerException: { } inner } => ConnectionFailed(inner),
+            HttpRequestException or IOException => ConnectionFailed(exception),
+            _ => new UpstreamException($"{_agent} failed: unreadable response: {_upstream.Redact(exception.Message)}", UpstreamFailure.Error, exception),
+        };
+    }
+
+    private UpstreamException ConnectionFailed(Exception exception) =>
+        new($"{_agent} failed: connection failed: {_upstream.Redact(exception.Message)}", UpstreamFailure.Error, exception) { IsTransient = true };
+
+    private static string ErrorMessage(ClientResultException exception)
+    {
+        try
+        {
+            var content = exception.GetRawResponse()?.Content;
+            if (content is null)
+            {
+                return string.Empty;
+            }
+
+            using var document = JsonDocument.Parse(content);
+            return document.RootElement.ValueKind == JsonValueKind.Object &&
+                   document.RootElement.TryGetProperty("error", out var error) &&
+                   error.ValueKind == JsonValueKind.Object &&
+                   error.TryGetProperty("message", out var message) &&
+                   message.ValueKind == JsonValueKind.String
+                ? $": {message.GetString()}"
+                : string.Empty;
+        }
+        catch (JsonException)
+        {
+            return string.Empty;
+        }
+    }
+
+    /// <summary><c>retry-after-ms</c> (OpenAI's precise form) or <c>Retry-After</c> in seconds or as an HTTP date.</summary>
+    private static TimeSpan? RetryAfter(ClientResultException exception)
+    {
+        var headers = exception.GetRawResponse()?.Headers;
+        if (headers is null)
+        {
+            return null;
+        }
+
+        if (headers.TryGetValue("retry-after-ms", out var milliseconds) &&
+            double.TryParse(milliseconds, NumberStyles.Float, CultureInfo.InvariantCulture, out var ms) && ms >= 0)
+        {
+            return TimeSpan.FromMilliseconds(ms);
+        }
+
+        if (!headers.TryGetValue("Retry-After", out var value) || value is null)
+        {
+            return null;
+        }
+
+        if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds >= 0)
+        {
+            return TimeSpan.FromSeconds(seconds);
+        }
+
+        return DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at)
+            ? TimeSpan.FromTicks(Math.Max(0, (at - DateTimeOffset.UtcNow).Ticks))
+            : null;
+    }
+
+    private static ChatDelta? ToDelta(StreamingChatCompletionUpdate update)
+    {
+        var content = update.ContentUpdate.Count switch
+        {
+            0 => null,
+            1 => update.ContentUpdate[0].Text,
+            _ => string.Concat(update.ContentUpdate.Select(part => part.Text)),
+        };
+        IReadOnlyList<ToolCallDelta>? toolCalls = update.ToolCallUpdates.Count == 0
+            ? null
+            : [.. update.ToolCallUpdates.Select(call => new ToolCallDelta(
+                call.Index, call.ToolCallId, call.FunctionName, call.FunctionArgumentsUpdate?.ToString()))];
+        var finishReason = update.FinishReason is { } reason ? FinishReasonName(reason) : null;
+        var usage = update.Usage is { } counts ? new TokenCounts(counts.InputTokenCount, counts.OutputTokenCount) : (TokenCounts?)null;
+
+        return content is null && update.RefusalUpdate is null && toolCalls is null && finishReason is null && usage is null
+            ? null
+            : new ChatDelta(content, update.RefusalUpdate, toolCalls, finishReason, usage);
+    }
+
+    private static string FinishReasonName(ChatFinishReason reason) => reason switch
+    {
+        ChatFinishReason.Stop => "stop",
+        ChatFinishReason.Length => "length",
+        ChatFinishReason.ToolCalls => "tool_calls",
+        ChatFinishReason.ContentFilter => "content_filter",
+        ChatFinishReason.FunctionCall => "function_call",
+        _ => "stop",
+    };
+}
