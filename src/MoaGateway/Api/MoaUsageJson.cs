@@ -32,10 +32,22 @@ internal static class MoaUsageJson
         }
 
         json.WriteEndArray();
-        if (calls.FirstOrDefault(call => call.IsAggregator) is { } aggregator)
+        var aggregators = calls.Where(call => call.IsAggregator).ToList();
+        if (aggregators.Count > 0)
         {
             json.WritePropertyName("aggregator");
-            WriteCall(json, aggregator);
+            WriteCall(json, aggregators[^1]);
+        }
+
+        if (aggregators.Count > 1)
+        {
+            json.WriteStartArray("failed_aggregators");
+            foreach (var failed in aggregators.Take(aggregators.Count - 1))
+            {
+                WriteCall(json, failed);
+            }
+
+            json.WriteEndArray();
         }
 
         json.WriteEndObject();
@@ -50,14 +62,22 @@ internal static class MoaUsageJson
         {
             CallOutcome.Answered => "answered",
             CallOutcome.TimedOut => "timed_out",
+            CallOutcome.Cut => "cut",
+            CallOutcome.Cancelled => "cancelled",
             _ => "failed",
         });
+        json.WriteNumber("attempts", call.Attempts);
         if (call.Usage is { } usage)
         {
             WriteCounts(json, usage);
         }
 
         json.WriteNumber("duration_ms", Math.Round(call.Duration.TotalMilliseconds, 1));
+        if (call.TimeToFirstToken is { } firstToken)
+        {
+            json.WriteNumber("time_to_first_token_ms", Math.Round(firstToken.TotalMilliseconds, 1));
+        }
+
         if (call.Error is not null)
         {
             json.WriteString("error", call.Error);

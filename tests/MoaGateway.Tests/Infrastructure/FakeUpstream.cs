@@ -35,6 +35,21 @@ public sealed record FakeReply
     /// <summary>Streaming breaks the connection after the first token.</summary>
     public bool BreakAfterFirstToken { get; init; }
 
+    /// <summary>The connection is broken before any response is sent.</summary>
+    public bool ResetBeforeResponse { get; init; }
+
+    /// <summary>A 200 whose body is not JSON (non-streaming) or whose events are not JSON (streaming).</summary>
+    public bool Malformed { get; init; }
+
+    /// <summary>Streaming ends cleanly after the first token, without a finish reason or <c>[DONE]</c>.</summary>
+    public bool EndWithoutFinish { get; init; }
+
+    /// <summary>Sent with a failure status.</summary>
+    public string? RetryAfter { get; init; }
+
+    /// <summary>The faults above (and <see cref="Status"/>) apply to this many calls, then the model answers normally. Null: every call.</summary>
+    public int? FailTimes { get; init; }
+
     public int PromptTokens { get; init; } = 11;
 }
 
@@ -61,6 +76,7 @@ public sealed class FakeUpstream : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<RecordedRequest> _requests = new();
     private readonly ConcurrentDictionary<string, FakeReply> _replies = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _calls = new(StringComparer.Ordinal);
     private int _inFlight;
     private int _maxInFlight;
 
@@ -72,8 +88,10 @@ public sealed class FakeUpstream : IAsyncDisposable
 
     public int MaxConcurrentRequests => Volatile.Read(ref _maxInFlight);
 
-    /// <summary>Completes with the model of each request whose client went away before the answer ended.</summary>
-    public ConcurrentQueue<string> AbortedModels { get; } = new();
+    /// <summary>The model of each request whose client went away before the answer ended, and when the fake noticed.</summary>
+    public ConcurrentQueue<(string Model, long Ticks)> Aborts { get; } = new();
+
+    public IReadOnlyList<string> AbortedModels => [.. Aborts.Select(abort => abort.Model)];
 
     public static async Task<FakeUpstream> StartAsync()
     {
@@ -114,15 +132,28 @@ public sealed class FakeUpstream : IAsyncDisposable
         _requests.Enqueue(recorded);
         var json = JsonNode.Parse(body)!.AsObject();
         var model = json["model"]!.GetValue<string>();
-        var reply = _replies.GetValueOrDefault(model, new FakeReply());
+        var call = _calls.AddOrUpdate(model, 1, (_, count) => count + 1);
+        var scripted = _replies.GetValueOrDefault(model, new FakeReply());
+        var reply = scripted.FailTimes is { } failTimes && call > failTimes ? new FakeReply { Text = scripted.Text } : scripted;
         var aborted = context.RequestAborted;
         try
         {
             await Task.Delay(reply.Delay, aborted);
             recorded.RespondedTicks = Stopwatch.GetTimestamp();
+            if (reply.ResetBeforeResponse)
+            {
+                context.Abort();
+                return;
+            }
+
             if (reply.Status != 200)
             {
                 context.Response.StatusCode = reply.Status;
+                if (reply.RetryAfter is not null)
+                {
+                    context.Response.Headers.RetryAfter = reply.RetryAfter;
+                }
+
                 await context.Response.WriteAsJsonAsync(new { error = new { message = reply.ErrorMessage ?? $"scripted failure of {model}", type = "server_error", code = "scripted" } });
                 return;
             }
@@ -132,6 +163,10 @@ public sealed class FakeUpstream : IAsyncDisposable
             {
                 await StreamAsync(context, model, text, reply, json["stream_options"]?["include_usage"]?.GetValue<bool>() == true, aborted);
             }
+            else if (reply.Malformed)
+            {
+                await context.Response.WriteAsync("{\"id\": \"chatcmpl-fake\", \"choices\": [", aborted);
+            }
             else
             {
                 await context.Response.WriteAsJsonAsync(Completion(model, text, reply));
@@ -139,7 +174,7 @@ public sealed class FakeUpstream : IAsyncDisposable
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
-            AbortedModels.Enqueue(model);
+            Aborts.Enqueue((model, Stopwatch.GetTimestamp()));
         }
         finally
         {
@@ -150,6 +185,12 @@ public sealed class FakeUpstream : IAsyncDisposable
     private static async Task StreamAsync(HttpContext context, string model, string text, FakeReply reply, bool includeUsage, CancellationToken aborted)
     {
         context.Response.ContentType = "text/event-stream";
+        if (reply.Malformed)
+        {
+            await context.Response.WriteAsync("data: {\"choices\": [{\"delta\": \n\n", aborted);
+            return;
+        }
+
         var tokens = Tokens(text);
         for (var i = 0; i < tokens.Count; i++)
         {
@@ -165,6 +206,11 @@ public sealed class FakeUpstream : IAsyncDisposable
                 // Kestrel drops queued output on abort; let the first token leave first.
                 await Task.Delay(200, aborted);
                 context.Abort();
+                return;
+            }
+
+            if (i == 0 && reply.EndWithoutFinish)
+            {
                 return;
             }
 

@@ -1,0 +1,379 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using MoaGateway.Tests.Infrastructure;
+
+namespace MoaGateway.Tests.Integration;
+
+/// <summary>Retries, timeouts, partial layers, stragglers, fallbacks and the circuit breaker, against a misbehaving fake.</summary>
+public sealed class ResilienceTests
+{
+    private static async Task<(FakeUpstream Upstream, GatewayHost Gateway)> StartAsync(Action<FakeUpstream> script, Func<GatewaySettings, GatewaySettings> configure)
+    {
+        var upstream = await FakeUpstream.StartAsync();
+        script(upstream);
+        return (upstream, await GatewayHost.StartAsync(configure(new GatewaySettings().Provider("fake", upstream))));
+    }
+
+    private static async Task<(HttpStatusCode Status, JsonNode Body)> AskAsync(GatewayHost gateway, string model)
+    {
+        using var response = await gateway.Http.PostAsJsonAsync("/v1/chat/completions", new { model, messages = new[] { new { role = "user", content = "Hi" } } });
+        return (response.StatusCode, JsonNode.Parse(await response.Content.ReadAsStringAsync())!);
+    }
+
+    private static JsonNode Agent(JsonNode body, int layer, int agent) => body["usage"]!["moa"]!["layers"]![layer]!["agents"]![agent]!;
+
+    [Theory]
+    [InlineData(503)]
+    [InlineData(429)]
+    [InlineData(500)]
+    public async Task A_transient_failure_is_retried_and_the_retry_answers(int status)
+    {
+        var (upstream, gateway) = await StartAsync(u => u.Reply("p1", new FakeReply { Status = status, FailTimes = 1 }), s => s.Model("m", [["p1", "p2"]], "agg"));
+        await using var _ = upstream;
+        await using var __ = gateway;
+
+        var (code, body) = await AskAsync(gateway, "m");
+
+        Assert.Equal(HttpStatusCode.OK, code);
+        Assert.Equal(2, upstream.RequestsFor("p1").Count);
+        Assert.Equal("answered", Agent(body, 0, 0)["status"]!.GetValue<string>());
+        Assert.Equal(2, Agent(body, 0, 0)["attempts"]!.GetValue<int>());
+        Assert.Equal(1, Agent(body, 0, 1)["attempts"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task A_client_error_is_not_retried()
+    {
+        var (upstream, gateway) = await StartAsync(u => u.Reply("p1", new FakeReply { Status = 400 }), s => s.Model("m", [["p1", "p2"]], "agg"));
+        await using var _ = upstream;
+        await using var __ = gateway;
+
+        var (_, body) = await AskAsync(gateway, "m");
+
+        Assert.Single(upstream.RequestsFor("p1"));
+        Assert.Equal("failed", Agent(body, 0, 0)["status"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Retry_After_is_honoured_before_the_retry()
+    {
+        var (upstream, gateway) = await StartAsync(
+            u => u.Reply("p1", new FakeReply { Status = 429, RetryAfter = "1", FailTimes = 1 }), s => s.Model("m", [["p1"]], "agg"));
+        await using var _ = upstream;
+        await using var __ = gateway;
+
+        var (code, _) = await AskAsync(gateway, "m");
+
+        Assert.Equal(HttpStatusCode.OK, code);
+        var attempts = upstream.RequestsFor("p1");
+        Assert.Equal(2, attempts.Count);
+        // Backoff in tests is at most 20 ms; only Retry-After explains a wait of about a second.
+        Assert.True(Stopwatch.GetElapsedTime(attempts[0].StartedTicks, attempts[1].StartedTicks) >= TimeSpan.FromMilliseconds(900));
+    }
+
+    [Fact]
+    public async Task A_Retry_After_beyond_the_limit_fails_the_call_instead_of_waiting()
+    {
+        var (upstream, gateway) = await StartAsync(
+            u => u.Reply("p1", new FakeReply { Status = 429, RetryAfter = "3600" }), s => s.Model("m", [["p1", "p2"]], "agg"));
+        await using var _ = upstream;
+        await using var __ = gateway;
+
+        var (code, body) = await AskAsync(gateway, "m");
+
+        Assert.Equal(HttpStatusCode.OK, code);
+        Assert.Single(upstream.RequestsFor("p1"));
+        Assert.Contains("HTTP 429", Agent(body, 0, 0)["error"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(nameof(FakeReply.ResetBeforeResponse))]
+    [InlineData(nameof(FakeReply.BreakAfterFirstToken))]
+    [InlineData(nameof(FakeReply.EndWithoutFinish))]
+    public async Task A_proposer_whose_connection_breaks_is_retried_whole(string fault)
+    {
+        var reply = fault switch
+        {
+            nameof(FakeReply.ResetBeforeResponse) => new FakeReply { ResetBeforeResponse = true, FailTimes = 1 },
+            nameof(FakeReply.BreakAfterFirstToken) => new FakeReply { BreakAfterFirstToken = true, FailTimes = 1 },
+            _ => new FakeReply { EndWithoutFinish = true, FailTimes = 1 },
+        };
+        var (upstream, gateway) = await StartAsync(u => u.Reply("p1", reply), s => s.Model("m", [["p1"]], "agg"));
+        await using var _ = upstream;
+        await using var __ = gateway;
+
+        var (code, body) = await AskAsync(gateway, "m");
+
+        Assert.Equal(HttpStatusCode.OK, code);
+        Assert.Equal(2, Agent(body, 0, 0)["attempts"]!.GetValue<int>());
+        Assert.EndsWith("1. answer from p1", Assert.Single(upstream.RequestsFor("agg")).SystemText, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Malformed_responses_fail_the_agent_without_retries()
+    {
+        var (upstream, gateway) = await StartAsync(u => u.Reply("p1", new FakeReply { Malformed = true }), s => s.Model("m", [["p1", "p2"]], "agg"));
+        await using var _ = upstream;
+        await using var __ = gateway;
+
+        var (code, body) = await AskAsync(gateway, "m");
+
+        Assert.Equal(HttpStatusCode.OK, code);
+        Assert.Single(upstream.RequestsFor("p1"));
+        Assert.Contains("unreadable response", Agent(body, 0, 0)["error"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_upstream_that_accepts_and_never_answers_is_cut_at_the_agents_first_token_timeout()
+    {
+        var (upstream, gateway) = await StartAsync(
+            u => u.Reply("p1", new FakeReply { Delay = Timeout.InfiniteTimeSpan }),
+            s => s.Model("m", [["p1", "p2"]], "agg").Set("MoaGateway:Models:m:Layers:0:Agents:0:FirstTokenTimeoutSeconds", "0.3"));
+        await using var _ = upstream;
+        await using var __ = gateway;
+
+        var stopwatch = Stopwatch.StartNew();
+        var (code, body) = await AskAsync(gateway, "m");
+
+        Assert.Equal(HttpStatusCode.OK, code);
+        var agent = Agent(body, 0, 0);
+        Assert.Equal("timed_out", agent["status"]!.GetValue<string>());
+        Assert.Equal("fake/p1 sent no first token within 0.3 s.", agent["error"]!.GetValue<string>());
+        Assert.Equal(3, agent["attempts"]!.GetValue<int>());
+        Assert.Equal(3, upstream.Aborts.Count(a => a.Model == "p1"));
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(20), $"took {stopwatch.Elapsed}");
+    }
+
+    [Fact]
+    public async Task Very_slow_tokens_are_cut_at_the_whole_call_timeout_without_a_retry_after_the_first_token()
+    {
+        var (upstream, gateway) = await StartAsync(
+            u => u.Reply("agg", new FakeReply { Text = "slow slow slow", TokenDelay = TimeSpan.FromSeconds(30) }),
+            s => s.Model("m", [["p1"]], "agg").Set("MoaGateway:Models:m:Aggregator:TimeoutSeconds", "0.5"));
+        await using var _ = upstream;
+        await using var __ = gateway;
+
+        var (code, body) = await AskAsync(gateway, "m");
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, code);
+        Assert.Equal("fake/agg did not answer within 0.5 s.", body["error"]!["message"]!.GetValue<string>());
+        Assert.Single(upstream.RequestsFor("agg"));
+    }
+
+    [Fact]
+    public async Task Too_few_answers_fail_the_request_with_502_naming_the_agents()
+    {
+        var (upstream, gateway) = await StartAsync(
+            u => u.Reply("p1", new FakeReply { Status = 503 }).Reply("p2", new FakeReply { Malformed = true }),
+            s => s.Model("m", [["p1", "p2", "p3"]], "agg").Set("MoaGateway:Models:m:Layers:0:MinAgents", "2"));
+        await using var _ = upstream;
+        await using var __ = gateway;
+
+        var (code, body) = await AskAsync(gateway, "m");
+
+        Assert.Equal(HttpStatusCode.BadGateway, code);
+        var message = body["error"]!["message"]!.GetValue<string>();
+        Assert.StartsWith("Proposer layer 1 got 1 answer(s), fewer than the 2 it needs", message, StringComparison.Ordinal);
+        Assert.Contains("fake/p1 failed: HTTP 503", message, StringComparison.Ordinal);
+        Assert.Contains("fake/p2 failed: unreadable response", message, StringComparison.Ordinal);
+        Assert.Empty(upstream.RequestsFor("agg"));
+    }
+
+    [Fact]
+    public async Task Stragglers_are_cut_after_the_quorum_and_grace_and_left_out_of_the_references()
+    {
+        var (upstream, gateway) = await StartAsync(
+            u => u.Reply("p3", new FakeReply { Delay = TimeSpan.FromSeconds(60) }),
+            s => s.Model("m", [["p1", "p2", "p3"]], "agg")
+                .Set("MoaGateway:Models:m:Layers:0:Quorum", "2")
+                .Set("MoaGateway:Models:m:Layers:0:StragglerGraceMs", "100"));
+        await using var _ = upstream;
+        await using var __ = gateway;
+
+        var stopwatch = Stopwatch.StartNew();
+        var (code, body) = await AskAsync(gateway, "m");
+
+        Assert.Equal(HttpStatusCode.OK, code);
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(20), $"took {stopwatch.Elapsed}");
+        Assert.Equal("cut", Agent(body, 0, 2)["status"]!.GetValue<string>());
+        Assert.EndsWith("Responses from models:\n1. answer from p1\n2. answer from p2", Assert.Single(upstream.RequestsFor("agg")).SystemText, StringComparison.Ordinal);
+        await Eventually(() => upstream.AbortedModels.Contains("p3"));
+    }
+
+    [Fact]
+    public async Task Without_a_quorum_the_layer_waits_for_its_slowest_agent()
+    {
+        var (upstream, gateway) = await StartAsync(
+            u => u.Reply("p3", new FakeReply { Delay = TimeSpan.FromMilliseconds(300) }), s => s.Model("m", [["p1", "p2", "p3"]], "agg"));
+        await using var _ = upstream;
+        await using var __ = gateway;
+
+        var (_, body) = await AskAsync(gateway, "m");
+
+        Assert.Equal("answered", Agent(body, 0, 2)["status"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_fallback_aggregator_answers_when_the_primary_fails_before_its_first_token()
+    {
+        var (upstream, gateway) = await StartAsync(
+            u => u.Reply("agg", new FakeReply { Status = 500 }),
+            s => s.Model("m", [["p1"]], "agg")
+                .Set("MoaGateway:Models:m:AggregatorFallbacks:0:Provider", "fake")
+                .Set("MoaGateway:Models:m:AggregatorFallbacks:0:Model", "backup"));
+        await using var _ = upstream;
+        await using var __ = gateway;
+
+        var (code, body) = await AskAsync(gateway, "m");
+
+        Assert.Equal(HttpStatusCode.OK, code);
+        Assert.Equal(FakeUpstream.DefaultText("backup"), body["choices"]![0]!["message"]!["content"]!.GetValue<string>());
+        Assert.Equal(3, upstream.RequestsFor("agg").Count);
+        var failed = body["usage"]!["moa"]!["failed_aggregators"]!.AsArray();
+        Assert.Equal("agg", Assert.Single(failed)!["model"]!.GetValue<string>());
+        Assert.Equal(3, failed[0]!["attempts"]!.GetValue<int>());
+        Assert.Equal("backup", body["usage"]!["moa"]!["aggregator"]!["model"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task No_fallback_and_no_retry_once_the_aggregator_has_sent_a_token()
+    {
+        var (upstream, gateway) = await StartAsync(
+            u => u.Reply("agg", new FakeReply { Text = "partial answer", BreakAfterFirstToken = true }),
+            s => s.Model("m", [["p1"]], "agg")
+                .Set("MoaGateway:Models:m:AggregatorFallbacks:0:Provider", "fake")
+                .Set("MoaGateway:Models:m:AggregatorFallbacks:0:Model", "backup"));
+        await using var _ = upstream;
+        await using var __ = gateway;
+
+        using var response = await gateway.Http.SendAsync(
+            new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+            {
+                Content = JsonContent.Create(new { model = "m", stream = true, messages = new[] { new { role = "user", content = "Hi" } } }),
+            },
+            HttpCompletionOption.ResponseHeadersRead);
+        var transcript = await SseTranscript.ReadAsync(response);
+
+        Assert.Equal("partial", transcript.Content);
+        Assert.NotNull(transcript.BrokenBy);
+        Assert.Single(upstream.RequestsFor("agg"));
+        Assert.Empty(upstream.RequestsFor("backup"));
+    }
+
+    [Fact]
+    public async Task The_circuit_opens_on_a_failing_provider_and_stops_calls_to_it()
+    {
+        await using var flaky = await FakeUpstream.StartAsync();
+        flaky.Reply("f1", new FakeReply { Status = 503 });
+        var (upstream, gateway) = await StartAsync(
+            _ => { },
+            s => s.Provider("flaky", flaky)
+                .Set("MoaGateway:Providers:flaky:Retry:MaxRetries", "0")
+                .Set("MoaGateway:Providers:flaky:CircuitBreaker:MinimumThroughput", "3")
+                .Set("MoaGateway:Providers:flaky:CircuitBreaker:BreakSeconds", "60")
+                .Set("MoaGateway:Models:m:Layers:0:Agents:0:Provider", "flaky")
+                .Set("MoaGateway:Models:m:Layers:0:Agents:0:Model", "f1")
+                .Set("MoaGateway:Models:m:Layers:0:Agents:1:Provider", "fake")
+                .Set("MoaGateway:Models:m:Layers:0:Agents:1:Model", "p1")
+                .Set("MoaGateway:Models:m:Aggregator:Provider", "fake")
+                .Set("MoaGateway:Models:m:Aggregator:Model", "agg"));
+        await using var _ = upstream;
+        await using var __ = gateway;
+
+        JsonNode last = null!;
+        for (var i = 0; i < 6; i++)
+        {
+            last = (await AskAsync(gateway, "m")).Body;
+        }
+
+        Assert.Equal(3, flaky.Requests.Count);
+        Assert.StartsWith("flaky: circuit open after repeated failures", Agent(last, 0, 0)["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(6, upstream.RequestsFor("agg").Count);
+    }
+
+    [Fact]
+    public async Task The_request_deadline_bounds_the_whole_mixture()
+    {
+        var (upstream, gateway) = await StartAsync(
+            u => u.Reply("p1", new FakeReply { Delay = TimeSpan.FromSeconds(60) }),
+            s => s.Model("m", [["p1"]], "agg").Set("MoaGateway:RequestTimeoutSeconds", "0.5"));
+        await using var _ = upstream;
+        await using var __ = gateway;
+
+        var (code, body) = await AskAsync(gateway, "m");
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, code);
+        Assert.Equal("The request did not complete within its deadline of 0.5 s.", body["error"]!["message"]!.GetValue<string>());
+        await Eventually(() => upstream.AbortedModels.Contains("p1"));
+    }
+
+    [Fact]
+    public async Task Excess_concurrent_requests_get_429_with_retry_after()
+    {
+        var release = new TaskCompletionSource();
+        var (upstream, gateway) = await StartAsync(
+            u => u.Reply("agg", new FakeReply { HoldAfterFirstToken = release.Task }),
+            s => s.Model("m", [["p1"]], "agg").Set("MoaGateway:Limits:MaxConcurrentRequests", "2"));
+        await using var _ = upstream;
+        await using var __ = gateway;
+
+        var held = Enumerable.Range(0, 2).Select(_ => AskAsync(gateway, "m")).ToList();
+        await Eventually(() => upstream.RequestsFor("agg").Count == 2);
+        using var refused = await gateway.Http.PostAsJsonAsync("/v1/chat/completions", new { model = "m", messages = new[] { new { role = "user", content = "Hi" } } });
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.Equal("1", refused.Headers.RetryAfter?.ToString());
+        Assert.Equal("concurrency_limit_exceeded", JsonNode.Parse(await refused.Content.ReadAsStringAsync())!["error"]!["code"]!.GetValue<string>());
+        release.SetResult();
+        Assert.All(await Task.WhenAll(held), result => Assert.Equal(HttpStatusCode.OK, result.Status));
+    }
+
+    [Fact]
+    public async Task A_providers_call_cap_holds_its_own_calls_without_slowing_other_providers()
+    {
+        await using var slow = await FakeUpstream.StartAsync();
+        foreach (var model in new[] { "s1", "s2", "s3" })
+        {
+            slow.Reply(model, new FakeReply { Delay = TimeSpan.FromMilliseconds(150) });
+        }
+
+        var (upstream, gateway) = await StartAsync(u =>
+        {
+            foreach (var model in (string[])["f1", "f2", "f3"])
+            {
+                u.Reply(model, new FakeReply { Delay = TimeSpan.FromMilliseconds(150) });
+            }
+        }, s =>
+        {
+            s.Provider("slow", slow).Set("MoaGateway:Providers:slow:MaxConcurrentCalls", "1");
+            string[] agents = ["slow/s1", "slow/s2", "slow/s3", "fake/f1", "fake/f2", "fake/f3"];
+            for (var i = 0; i < agents.Length; i++)
+            {
+                var (provider, model) = (agents[i].Split('/')[0], agents[i].Split('/')[1]);
+                s.Set($"MoaGateway:Models:m:Layers:0:Agents:{i}:Provider", provider).Set($"MoaGateway:Models:m:Layers:0:Agents:{i}:Model", model);
+            }
+
+            return s.Set("MoaGateway:Models:m:Aggregator:Provider", "fake").Set("MoaGateway:Models:m:Aggregator:Model", "agg");
+        });
+        await using var _ = upstream;
+        await using var __ = gateway;
+
+        var (code, _) = await AskAsync(gateway, "m");
+
+        Assert.Equal(HttpStatusCode.OK, code);
+        Assert.Equal(1, slow.MaxConcurrentRequests);
+        Assert.Equal(3, upstream.MaxConcurrentRequests);
+    }
+
+    private static async Task Eventually(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not met within 15 s");
+            await Task.Delay(20);
+        }
+    }
+}
