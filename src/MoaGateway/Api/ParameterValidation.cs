@@ -18,7 +18,7 @@ internal static class ParameterValidation
         Stop(root) ??
         Seed(root) ??
         OfKind(root, "user", JsonValueKind.String, "a string") ??
-        OfKind(root, "tools", JsonValueKind.Array, "an array") ??
+        Tools(root) ??
         ToolChoice(root) ??
         OfKind(root, "response_format", JsonValueKind.Object, "an object");
 
@@ -83,6 +83,35 @@ internal static class ParameterValidation
                stop.EnumerateArray().All(item => item.ValueKind == JsonValueKind.String)
             ? null
             : OpenAiError.InvalidRequest("'stop' must be a string or an array of up to 4 strings.", "stop");
+    }
+
+    private static OpenAiError? Tools(JsonElement root)
+    {
+        if (!Present(root, "tools", out var tools))
+        {
+            return null;
+        }
+
+        if (tools.ValueKind != JsonValueKind.Array)
+        {
+            return OpenAiError.InvalidRequest("'tools' must be an array.", "tools");
+        }
+
+        var index = 0;
+        foreach (var tool in tools.EnumerateArray())
+        {
+            var path = $"tools[{index++}]";
+            if (!(tool.ValueKind == JsonValueKind.Object &&
+                  tool.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.ValueEquals("function"u8) &&
+                  tool.TryGetProperty("function", out var function) && function.ValueKind == JsonValueKind.Object &&
+                  function.TryGetProperty("name", out var name) && name.ValueKind == JsonValueKind.String && name.GetString()!.Length > 0))
+            {
+                return OpenAiError.InvalidRequest(
+                    $"'{path}' must be {{\"type\": \"function\", \"function\": {{\"name\": ...}}}}.", path);
+            }
+        }
+
+        return null;
     }
 
     private static OpenAiError? ToolChoice(JsonElement root) =>

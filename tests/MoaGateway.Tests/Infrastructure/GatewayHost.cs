@@ -45,6 +45,9 @@ public sealed class GatewayHost : IAsyncDisposable
             NetworkTimeout = TimeSpan.FromSeconds(60),
         }).GetChatClient(model);
 
+    /// <summary>Stops the host as SIGTERM would: no new connections, in-flight requests drain.</summary>
+    public Task StopAsync() => _app.StopAsync();
+
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();

@@ -199,7 +199,7 @@ public sealed class ResilienceTests
         Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(20), $"took {stopwatch.Elapsed}");
         Assert.Equal("cut", Agent(body, 0, 2)["status"]!.GetValue<string>());
         Assert.EndsWith("Responses from models:\n1. answer from p1\n2. answer from p2", Assert.Single(upstream.RequestsFor("agg")).SystemText, StringComparison.Ordinal);
-        await Eventually(() => upstream.AbortedModels.Contains("p3"));
+        await Eventually.True(() => upstream.AbortedModels.Contains("p3"));
     }
 
     [Fact]
@@ -306,7 +306,7 @@ public sealed class ResilienceTests
 
         Assert.Equal(HttpStatusCode.GatewayTimeout, code);
         Assert.Equal("The request did not complete within its deadline of 0.5 s.", body["error"]!["message"]!.GetValue<string>());
-        await Eventually(() => upstream.AbortedModels.Contains("p1"));
+        await Eventually.True(() => upstream.AbortedModels.Contains("p1"));
     }
 
     [Fact]
@@ -320,7 +320,7 @@ public sealed class ResilienceTests
         await using var __ = gateway;
 
         var held = Enumerable.Range(0, 2).Select(_ => AskAsync(gateway, "m")).ToList();
-        await Eventually(() => upstream.RequestsFor("agg").Count == 2);
+        await Eventually.True(() => upstream.RequestsFor("agg").Count == 2);
         using var refused = await gateway.Http.PostAsJsonAsync("/v1/chat/completions", new { model = "m", messages = new[] { new { role = "user", content = "Hi" } } });
 
         Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
@@ -365,15 +365,5 @@ public sealed class ResilienceTests
         Assert.Equal(HttpStatusCode.OK, code);
         Assert.Equal(1, slow.MaxConcurrentRequests);
         Assert.Equal(3, upstream.MaxConcurrentRequests);
-    }
-
-    private static async Task Eventually(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not met within 15 s");
-            await Task.Delay(20);
-        }
     }
 }

@@ -1,0 +1,206 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MoaGateway.Tests.Infrastructure;
+
+namespace MoaGateway.Tests.Integration;
+
+/// <summary>A generated corpus of malformed and hostile requests: each gets an OpenAI-shaped 4xx, none reaches an upstream, and the gateway keeps serving.</summary>
+public sealed class HostileInputTests : GatewayTest
+{
+    private const string Valid = """{"model":"duo","messages":[{"role":"user","content":"hello there"}],"temperature":0.5,"stream":false}""";
+
+    protected override GatewaySettings Configure(FakeUpstream upstream) => new GatewaySettings()
+        .Provider("fake", upstream)
+        .Model("duo", [["p1", "p2"]], "agg")
+        .Set("MoaGateway:Limits:MaxRequestBodyBytes", "65536")
+        .Set("MoaGateway:Limits:MaxMessages", "50")
+        .Set("MoaGateway:Limits:MaxTotalCharacters", "10000");
+
+    [Fact]
+    public async Task Every_hostile_request_gets_a_4xx_envelope_and_the_gateway_keeps_serving()
+    {
+        var corpus = Corpus().ToList();
+        Assert.True(corpus.Count >= 300, $"the corpus has only {corpus.Count} requests");
+
+        var failures = new List<string>();
+        foreach (var (name, body) in corpus)
+        {
+            using var content = new ByteArrayContent(body);
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            using var response = await Gateway.Http.PostAsync("/v1/chat/completions", content);
+            var text = await response.Content.ReadAsStringAsync();
+            if ((int)response.StatusCode is < 400 or >= 500 || !IsEnvelope(text))
+            {
+                failures.Add($"{name}: {(int)response.StatusCode} {text[..Math.Min(200, text.Length)]}");
+            }
+        }
+
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+        Assert.Empty(Upstream.Requests);
+        using var good = await Gateway.Http.PostAsync("/v1/chat/completions", new StringContent(Valid, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, good.StatusCode);
+    }
+
+    private static bool IsEnvelope(string text)
+    {
+        try
+        {
+            var error = JsonNode.Parse(text)?["error"]?.AsObject();
+            return error is not null && error["message"] is JsonValue && error["type"] is JsonValue && error.ContainsKey("param") && error.ContainsKey("code");
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private static IEnumerable<(string Name, byte[] Body)> Corpus()
+    {
+        var valid = Encoding.UTF8.GetBytes(Valid);
+
+        for (var length = 0; length < valid.Length; length++)
+        {
+            yield return ($"truncated at {length}", valid[..length]);
+        }
+
+        foreach (var (path, wrong) in WrongTypes())
+        {
+            yield return ($"{path} = {wrong}", Set(path, JsonNode.Parse(wrong)));
+        }
+
+        foreach (var huge in new[] { "1e308", "-1e308", "1e400", "99999999999999999999999", "-99999999999999999999999" })
+        {
+            yield return ($"max_tokens = {huge}", Replace("\"temperature\":0.5", $"\"max_tokens\":{huge}"));
+            yield return ($"n = {huge}", Replace("\"temperature\":0.5", $"\"n\":{huge}"));
+            yield return ($"temperature = {huge}", Replace("\"temperature\":0.5", $"\"temperature\":{huge}"));
+            yield return ($"seed = {huge}", Replace("\"temperature\":0.5", $"\"seed\":{huge}"));
+        }
+
+        foreach (var depth in new[] { 65, 200, 5000 })
+        {
+            var nested = new string('[', depth) + new string(']', depth);
+            yield return ($"nested {depth} deep in metadata", Replace("\"stream\":false", $"\"stream\":false,\"metadata\":{nested}"));
+            yield return ($"nested {depth} deep in content", Replace("\"hello there\"", nested));
+        }
+
+        foreach (var bytes in new byte[][] { [0xC0, 0x80], [0xFF], [0xFE, 0xFF], [0xED, 0xA0, 0x80], [0xE2, 0x82], [0xF0, 0x9F, 0x98], [0x80], [0xF8, 0x88, 0x80, 0x80, 0x80] })
+        {
+            var index = Array.IndexOf(valid, (byte)'h');
+            yield return ($"invalid UTF-8 {Convert.ToHexString(bytes)}", [.. valid[..index], .. bytes, .. valid[index..]]);
+        }
+
+        foreach (var role in new[] { "wizard", "", "SYSTEM", "User", "assistant ", "root", "functions", "bot" })
+        {
+            yield return ($"role '{role}'", Set("messages.0.role", JsonValue.Create(role)));
+        }
+
+        foreach (var content in new[] { "\"\"", "[]", "[{}]", "[{\"type\":\"text\"}]", "[{\"type\":\"text\",\"text\":5}]", "[{\"type\":5}]", "[\"text\"]", "[{\"type\":\"image_url\"}]", "null" })
+        {
+            yield return ($"content {content}", Set("messages.0.content", JsonNode.Parse(content)));
+        }
+
+        foreach (var body in new[] { "", " ", "[]", "1", "\"text\"", "null", "true", "{}", "{\"model\":\"duo\"}", "{\"messages\":[]}" })
+        {
+            yield return ($"body {body}", Encoding.UTF8.GetBytes(body));
+        }
+
+        yield return ("body over the size limit", Replace("hello there", new string('x', 70_000)));
+        yield return ("text over the character limit", Replace("hello there", new string('x', 20_000)));
+        yield return ("too many messages", Set("messages", new JsonArray([.. Enumerable.Range(0, 51).Select(_ => (JsonNode)new JsonObject { ["role"] = "user", ["content"] = "hi" })])));
+        yield return ("duplicate property", Replace("\"stream\":false", "\"stream\":false,\"stream\":true"));
+        yield return ("trailing comma", Replace("\"stream\":false", "\"stream\":false,"));
+        yield return ("comment", Replace("{\"model\"", "{/* hi */\"model\""));
+        yield return ("single quotes", Replace("\"hello there\"", "'hello there'"));
+        yield return ("NaN", Replace("0.5", "NaN"));
+        yield return ("two documents", [.. valid, .. valid]);
+
+        // Random byte damage; kept only where a strict parser rejects the result, so each one is truly malformed.
+        var random = new Random(20240610);
+        var kept = 0;
+        while (kept < 100)
+        {
+            var damaged = valid.ToArray();
+            for (var hits = random.Next(1, 4); hits > 0; hits--)
+            {
+                damaged[random.Next(damaged.Length)] = (byte)random.Next(256);
+            }
+
+            if (!IsStrictJson(damaged))
+            {
+                kept++;
+                yield return ($"damaged bytes #{kept}", damaged);
+            }
+        }
+    }
+
+    private static IEnumerable<(string Path, string Wrong)> WrongTypes()
+    {
+        var fields = new (string Path, string[] Wrong)[]
+        {
+            ("model", ["5", "true", "{}", "[]", "\"\""]),
+            ("messages", ["5", "true", "{}", "\"hi\"", "[]"]),
+            ("messages.0", ["5", "true", "\"hi\"", "[]", "null"]),
+            ("messages.0.role", ["5", "true", "{}", "[]", "null"]),
+            ("messages.0.content", ["5", "true", "{}"]),
+            ("messages.0.name", ["5", "true", "{}", "[]"]),
+            ("temperature", ["\"hot\"", "true", "{}", "[]", "3", "-0.1"]),
+            ("top_p", ["\"all\"", "true", "{}", "[]", "1.5", "-1"]),
+            ("presence_penalty", ["\"x\"", "true", "3", "-3"]),
+            ("frequency_penalty", ["\"x\"", "false", "2.5", "-2.5"]),
+            ("max_tokens", ["\"10\"", "true", "{}", "0", "-5", "2.5"]),
+            ("max_completion_tokens", ["\"10\"", "false", "[]", "0"]),
+            ("n", ["2", "0", "\"1\"", "true", "[]"]),
+            ("stream", ["\"yes\"", "1", "{}", "[]"]),
+            ("stream_options", ["5", "\"x\"", "true", "[]", "{\"include_usage\":true}"]),
+            ("stop", ["5", "true", "{}", "[1]", "[\"a\",\"b\",\"c\",\"d\",\"e\"]"]),
+            ("seed", ["\"42\"", "true", "1.5", "{}"]),
+            ("user", ["5", "true", "{}", "[]"]),
+            ("tools", ["5", "\"x\"", "true", "{}", "[5]", "[{\"type\":\"function\"}]", "[{\"type\":\"function\",\"function\":{}}]", "[{\"type\":\"retrieval\",\"function\":{\"name\":\"f\"}}]"]),
+            ("tool_choice", ["5", "true", "[]"]),
+            ("response_format", ["5", "\"json\"", "true", "[]", "{\"type\":5}"]),
+        };
+        return fields.SelectMany(field => field.Wrong.Select(wrong => (field.Path, wrong)));
+    }
+
+    private static byte[] Replace(string find, string replacement) => Encoding.UTF8.GetBytes(Valid.Replace(find, replacement, StringComparison.Ordinal));
+
+    /// <summary>The valid request with the value at a dotted path (array indexes as numbers) replaced.</summary>
+    private static byte[] Set(string path, JsonNode? value)
+    {
+        var root = JsonNode.Parse(Valid)!;
+        var parts = path.Split('.');
+        var parent = parts[..^1].Aggregate(root, (node, part) => int.TryParse(part, out var i) ? node[i]! : node[part]!);
+        var last = parts[^1];
+        if (int.TryParse(last, out var index))
+        {
+            parent.AsArray()[index] = value;
+        }
+        else
+        {
+            parent[last] = value;
+        }
+
+        return Encoding.UTF8.GetBytes(root.ToJsonString());
+    }
+
+    private static bool IsStrictJson(byte[] bytes)
+    {
+        if (!System.Text.Unicode.Utf8.IsValid(bytes))
+        {
+            return false;
+        }
+
+        try
+        {
+            using var _ = JsonDocument.Parse(bytes, new JsonDocumentOptions { AllowDuplicateProperties = false });
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+}
