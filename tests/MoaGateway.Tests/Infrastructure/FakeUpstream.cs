@@ -77,10 +77,16 @@ public sealed class FakeUpstream : IAsyncDisposable
     private readonly ConcurrentQueue<RecordedRequest> _requests = new();
     private readonly ConcurrentDictionary<string, FakeReply> _replies = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _calls = new(StringComparer.Ordinal);
+    private readonly bool _record;
+    private Func<string, FakeReply>? _choose;
     private int _inFlight;
     private int _maxInFlight;
 
-    private FakeUpstream(WebApplication app) => _app = app;
+    private FakeUpstream(WebApplication app, bool record)
+    {
+        _app = app;
+        _record = record;
+    }
 
     public string BaseUrl { get; private set; } = "";
 
@@ -93,13 +99,14 @@ public sealed class FakeUpstream : IAsyncDisposable
 
     public IReadOnlyList<string> AbortedModels => [.. Aborts.Select(abort => abort.Model)];
 
-    public static async Task<FakeUpstream> StartAsync()
+    /// <param name="record">False for long runs: requests are answered but not kept.</param>
+    public static async Task<FakeUpstream> StartAsync(bool record = true)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         var app = builder.Build();
-        var fake = new FakeUpstream(app);
+        var fake = new FakeUpstream(app, record);
         app.MapPost("/v1/chat/completions", fake.HandleAsync);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
@@ -110,6 +117,13 @@ public sealed class FakeUpstream : IAsyncDisposable
     public FakeUpstream Reply(string model, FakeReply reply)
     {
         _replies[model] = reply;
+        return this;
+    }
+
+    /// <summary>Chooses the reply of every request by its model, overriding <see cref="Reply"/>: for randomised fault injection.</summary>
+    public FakeUpstream ReplyWith(Func<string, FakeReply> choose)
+    {
+        _choose = choose;
         return this;
     }
 
@@ -129,11 +143,15 @@ public sealed class FakeUpstream : IAsyncDisposable
         var body = await new StreamReader(context.Request.Body, Encoding.UTF8).ReadToEndAsync();
         var headers = context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
         var recorded = new RecordedRequest(context.Request.Path, headers, body, started);
-        _requests.Enqueue(recorded);
+        if (_record)
+        {
+            _requests.Enqueue(recorded);
+        }
+
         var json = JsonNode.Parse(body)!.AsObject();
         var model = json["model"]!.GetValue<string>();
         var call = _calls.AddOrUpdate(model, 1, (_, count) => count + 1);
-        var scripted = _replies.GetValueOrDefault(model, new FakeReply());
+        var scripted = _choose?.Invoke(model) ?? _replies.GetValueOrDefault(model, new FakeReply());
         var reply = scripted.FailTimes is { } failTimes && call > failTimes ? new FakeReply { Text = scripted.Text } : scripted;
         var aborted = context.RequestAborted;
         try

@@ -59,6 +59,49 @@ public sealed class ProcessTests
         Assert.Contains("MoaGateway:Models:moa-lite:Aggregator:Provider 'nowhere' is not a configured provider", await stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Sigterm_lets_an_in_flight_stream_finish_and_the_process_exits_cleanly()
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        var release = new TaskCompletionSource();
+        upstream.Reply("Qwen/Qwen2.5-72B-Instruct-Turbo", new FakeReply { Text = "finished after the signal", HoldAfterFirstToken = release.Task });
+        var port = FreePort();
+        using var gateway = Start(new Dictionary<string, string>
+        {
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["TOGETHER_API_KEY"] = "sk-sigterm-test",
+            ["MoaGateway__Providers__together__BaseUrl"] = upstream.BaseUrl,
+            ["MoaGateway__SimulateProvidersWithoutKeys"] = "true",
+        });
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        await WaitForAsync(http, "/v1/models", gateway);
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = new StringContent("""{"model":"moa-lite","stream":true,"messages":[{"role":"user","content":"Hi"}]}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        var reading = SseTranscript.ReadAsync(response);
+        await Eventually.True(() => upstream.RequestsFor("Qwen/Qwen2.5-72B-Instruct-Turbo").Count == 1);
+
+        using (var kill = Process.Start("kill", ["-TERM", gateway.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        await Task.Delay(200);
+        Assert.False(gateway.HasExited, "the gateway exited with a stream still in flight");
+        release.SetResult();
+        var transcript = await reading;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await gateway.WaitForExitAsync(timeout.Token);
+
+        Assert.True(transcript.EndedWithDone);
+        Assert.Equal("finished after the signal", transcript.Content);
+        Assert.Equal(0, gateway.ExitCode);
+    }
+
     private static Process Start(Dictionary<string, string> environment)
     {
         var start = new ProcessStartInfo("dotnet", [GatewayDll])
