@@ -14,6 +14,7 @@ public static class Hosting
     public static IServiceCollection AddMoaGateway(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddGatewayOptions(configuration);
+        // Bodies the gateway does not read itself (any route but chat completions) keep Kestrel's own bound.
         services.AddOptions<KestrelServerOptions>()
             .Configure<IOptions<GatewayOptions>>((kestrel, gateway) => kestrel.Limits.MaxRequestBodySize = gateway.Value.Limits.MaxRequestBodyBytes);
 

@@ -1,33 +1,56 @@
+using System.Buffers;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+using MoaGateway.Configuration;
 
 namespace MoaGateway.Api;
 
 internal static class RequestBody
 {
-    /// <summary>Reads the whole body, or gives the 413 or 400 error that reading it ran into.</summary>
+    /// <summary>
+    /// Reads the whole body, or gives the 413 or 400 error that reading it ran into. An oversized body is read on and
+    /// discarded up to one more limit's worth before the 413 is sent: a client still sending when the server answers and
+    /// closes would see a connection reset instead of the error.
+    /// </summary>
     public static async Task<(ReadOnlyMemory<byte> Body, OpenAiError? Error)> ReadAsync(HttpContext context, CancellationToken cancellationToken)
     {
-        var request = context.Request;
-        var limit = context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize ?? long.MaxValue;
-        if (request.ContentLength > limit)
+        var limit = context.RequestServices.GetRequiredService<IOptions<GatewayOptions>>().Value.Limits.MaxRequestBodyBytes;
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
         {
-            return (default, OpenAiError.BodyTooLarge(limit));
+            // The limit is enforced below, so that the rest of an oversized body can still be drained.
+            sizeFeature.MaxRequestBodySize = null;
         }
 
-        using var buffer = new MemoryStream(request.ContentLength is { } length ? (int)length : 4096);
+        var request = context.Request;
+        using var buffer = new MemoryStream(request.ContentLength is { } length && length <= limit ? (int)length : 4096);
+        var chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
         {
-            await request.Body.CopyToAsync(buffer, cancellationToken);
-        }
-        catch (BadHttpRequestException exception) when (exception.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return (default, OpenAiError.BodyTooLarge(limit));
+            long total = 0;
+            int read;
+            while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+            {
+                total += read;
+                if (total > 2 * limit)
+                {
+                    break;
+                }
+
+                if (total <= limit)
+                {
+                    buffer.Write(chunk, 0, read);
+                }
+            }
+
+            return total > limit ? (default, OpenAiError.BodyTooLarge(limit)) : (buffer.GetBuffer().AsMemory(0, (int)buffer.Length), null);
         }
         catch (BadHttpRequestException exception)
         {
             return (default, OpenAiError.InvalidRequest($"The request body could not be read: {exception.Message}"));
         }
-
-        return (buffer.GetBuffer().AsMemory(0, (int)buffer.Length), null);
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+        }
     }
 }
