@@ -115,6 +115,12 @@ cp "$repo/deploy/ci/package.json" "$repo/deploy/ci/package-lock.json" "$work/nod
 step "Kubernetes manifests"
 node "$repo/deploy/ci/validate-manifests.mjs" "$repo/deploy/kubernetes" "$repo/appsettings.json" "$work/node" \
   "$work/configmap-appsettings.json"
+if command -v kubectl >/dev/null; then
+  kubectl kustomize "$repo/deploy/kubernetes" >/dev/null || fail "kubectl kustomize deploy/kubernetes"
+  echo "kustomization builds (kubectl kustomize)"
+else
+  echo "kubectl not installed: kustomization build not checked"
+fi
 
 step "docker build"
 build_started=$SECONDS

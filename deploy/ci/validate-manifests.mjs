@@ -97,7 +97,10 @@ for (const diagnostic of ts.getPreEmitDiagnostics(program)) {
   fail(origin?.where ?? "type check", message);
 }
 
-// The checks below read fields that only the schema guarantees.
+// The checks below read fields that only the schema guarantees, and the spec the schema leaves optional.
+for (const { where, kind, object } of typed) {
+  if (!["ConfigMap", "Secret"].includes(kind) && !object.spec) fail(where, "has no spec");
+}
 report();
 
 // --- 3. Cross-references and gateway-specific settings.
@@ -140,7 +143,8 @@ if (deployment && configMap && secret && service && hpa && pdb) {
 
   if (container) {
     const portNames = (container.ports ?? []).map((p) => p.name);
-    for (const port of service.object.spec.ports) {
+    if (!service.object.spec.ports?.length) fail(service.where, "has no ports");
+    for (const port of service.object.spec.ports ?? []) {
       if (!portNames.includes(port.targetPort)) fail(service.where, `targetPort ${port.targetPort} is no container port name`);
     }
     const probePath = (probe) => probe?.httpGet?.path;
