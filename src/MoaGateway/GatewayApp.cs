@@ -14,6 +14,7 @@ public static class GatewayApp
         builder.Services.AddMoaGateway(builder.Configuration);
 
         var app = builder.Build();
+        app.UseMiddleware<RequestLogging>();
         app.MapGatewayHealth();
         app.MapOpenAiApi();
         return app;

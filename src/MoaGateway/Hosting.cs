@@ -5,6 +5,7 @@ using MoaGateway.Configuration;
 using MoaGateway.Forwarding;
 using MoaGateway.Health;
 using MoaGateway.Moa;
+using MoaGateway.Observability;
 using MoaGateway.Providers;
 
 namespace MoaGateway;
@@ -30,6 +31,7 @@ public static class Hosting
         services.AddOptions<HostOptions>()
             .Configure<IOptions<GatewayOptions>>((host, gateway) => host.ShutdownTimeout = TimeSpan.FromSeconds(gateway.Value.ShutdownDrainSeconds + 5));
         services.AddChatConcurrency();
+        services.AddTelemetryExport(configuration);
         services.AddSingleton(TimeProvider.System);
         services.AddGatewayHealth();
         return services;

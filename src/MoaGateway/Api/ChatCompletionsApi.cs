@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using MoaGateway.Configuration;
 using MoaGateway.Forwarding;
 using MoaGateway.Moa;
+using MoaGateway.Observability;
 using MoaGateway.Providers;
 
 namespace MoaGateway.Api;
@@ -37,6 +38,14 @@ public static class ChatCompletionsApi
             return parseError!;
         }
 
+        var details = context.Features.Get<RequestLogDetails>();
+        if (details is not null)
+        {
+            details.Model = request.Model;
+            details.Stream = request.Stream;
+            details.Prompt = details.CaptureContent ? request.MessagesJson : null;
+        }
+
         if (catalog.TryGet(request.Model, out var model))
         {
             using var scope = new RequestScope(TimeSpan.FromSeconds(options.Value.RequestTimeoutSeconds), cancellationToken, drain.Over);
@@ -63,12 +72,13 @@ public static class ChatCompletionsApi
 
         var run = new MoaRun(model);
         var deltas = engine.RunAsync(model, input.Messages!, input.AggregatorOptions!, run, scope.Token);
+        var details = context.Features.Get<RequestLogDetails>();
         if (!request.Stream)
         {
-            return await MoaResponses.CompleteAsync(model, deltas, run, scope);
+            return await MoaResponses.CompleteAsync(model, deltas, run, scope, details);
         }
 
-        await MoaResponses.StreamAsync(context, deltas, run, request.IncludeUsage, TimeSpan.FromSeconds(options.KeepAliveSeconds), scope);
+        await MoaResponses.StreamAsync(context, deltas, run, request.IncludeUsage, TimeSpan.FromSeconds(options.KeepAliveSeconds), scope, details);
         return Results.Empty;
     }
 

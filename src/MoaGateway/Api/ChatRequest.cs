@@ -36,6 +36,9 @@ public sealed class ChatRequest : IDisposable
     /// <summary><c>stream_options.include_usage</c>: the client wants a final chunk with the usage.</summary>
     public bool IncludeUsage { get; }
 
+    /// <summary>The conversation as the client sent it, for content logging.</summary>
+    public string MessagesJson => Root.GetProperty("messages").GetRawText();
+
     private JsonElement Root => _document.RootElement;
 
     public static ChatRequest? Parse(ReadOnlyMemory<byte> body, RequestLimitOptions limits, out OpenAiError? error)

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.Features;
 using MoaGateway.Moa;
+using MoaGateway.Observability;
 using MoaGateway.OpenAiWire;
 
 namespace MoaGateway.Api;
@@ -13,21 +14,31 @@ internal static class MoaResponses
     /// </summary>
     private static readonly TimeSpan ErrorEventDrain = TimeSpan.FromMilliseconds(200);
 
-    public static async Task<IResult> CompleteAsync(VirtualModel model, IAsyncEnumerable<ChatDelta> deltas, MoaRun run, RequestScope scope)
+    public static async Task<IResult> CompleteAsync(
+        VirtualModel model, IAsyncEnumerable<ChatDelta> deltas, MoaRun run, RequestScope scope, RequestLogDetails? details)
     {
         var answer = new ChatAnswer();
+        var outcome = "cancelled";
         try
         {
             await foreach (var delta in deltas)
             {
                 answer.Append(delta);
             }
+
+            outcome = "ok";
         }
         catch (Exception exception) when (Failure(exception, scope) is { } failure)
         {
+            outcome = "error";
             return OpenAiError.FromUpstream(failure);
         }
+        finally
+        {
+            Finish(run, stream: false, outcome, details);
+        }
 
+        details?.AppendCompletion(answer.Content);
         var header = CompletionHeader.Create(model.Id);
         return new JsonWriterResult(json =>
             ChatCompletionJson.WriteCompletion(json, header, answer, run.TotalUsage, usage => MoaUsageJson.Write(usage, run)));
@@ -39,7 +50,13 @@ internal static class MoaResponses
     /// aborted connection, never <c>[DONE]</c>, so no client mistakes a cut-off answer for a complete one.
     /// </summary>
     public static async Task StreamAsync(
-        HttpContext context, IAsyncEnumerable<ChatDelta> deltas, MoaRun run, bool includeUsage, TimeSpan keepAlive, RequestScope scope)
+        HttpContext context,
+        IAsyncEnumerable<ChatDelta> deltas,
+        MoaRun run,
+        bool includeUsage,
+        TimeSpan keepAlive,
+        RequestScope scope,
+        RequestLogDetails? details)
     {
         var response = context.Response;
         response.ContentType = "text/event-stream";
@@ -50,6 +67,8 @@ internal static class MoaResponses
         using var sse = new SseWriter(response.BodyWriter);
         var header = CompletionHeader.Create(run.Model.Id);
         var write = scope.ClientGone;
+        var outcome = "cancelled";
+        GatewayTelemetry.StreamStarted(run.Model.Id);
         await using var enumerator = deltas.GetAsyncEnumerator(scope.Token);
         try
         {
@@ -62,6 +81,7 @@ internal static class MoaResponses
                     ChatCompletionJson.WriteChunk(sse.BeginEvent(), header, enumerator.Current, withRole);
                     withRole = false;
                     await sse.EndEventAsync(write);
+                    details?.AppendCompletion(enumerator.Current.Content);
                 }
             }
 
@@ -72,13 +92,16 @@ internal static class MoaResponses
             }
 
             await sse.WriteDoneAsync(write);
+            outcome = "ok";
         }
         catch (Exception exception) when (!response.HasStarted && Failure(exception, scope) is { } failure)
         {
+            outcome = "error";
             await OpenAiError.FromUpstream(failure).ExecuteAsync(context);
         }
         catch (Exception exception) when (Failure(exception, scope) is { } failure)
         {
+            outcome = "error";
             OpenAiError.FromUpstream(failure).WriteTo(sse.BeginEvent());
             await sse.EndEventAsync(CancellationToken.None);
             await Task.Delay(ErrorEventDrain, CancellationToken.None);
@@ -88,6 +111,21 @@ internal static class MoaResponses
         {
             // The client went away; cancelling the scope has already stopped every upstream call.
         }
+        finally
+        {
+            GatewayTelemetry.StreamEnded(run.Model.Id);
+            Finish(run, stream: true, outcome, details);
+        }
+    }
+
+    private static void Finish(MoaRun run, bool stream, string outcome, RequestLogDetails? details)
+    {
+        if (details is not null)
+        {
+            details.TotalTokens = run.TotalUsage.Total;
+        }
+
+        GatewayTelemetry.RecordRequest(run, stream, outcome, run.Elapsed);
     }
 
     /// <summary>What to tell the client about <paramref name="exception"/>; null when there is no one left to tell, or it is a bug.</summary>

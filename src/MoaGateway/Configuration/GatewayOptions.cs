@@ -27,6 +27,14 @@ public sealed class GatewayOptions
     public RequestLimitOptions Limits { get; init; } = new();
 
     public ReadinessOptions Readiness { get; init; } = new();
+
+    public LoggingOptions Logging { get; init; } = new();
+}
+
+public sealed class LoggingOptions
+{
+    /// <summary>Log each request's messages and answer. Off by default: prompts and answers are the users' data.</summary>
+    public bool IncludeContent { get; set; }
 }
 
 /// <summary>Bounds on what one request may ask, and on how many run at once.</summary>

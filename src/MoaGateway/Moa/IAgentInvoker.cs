@@ -13,10 +13,11 @@ public interface IAgentInvoker
 
     /// <summary>
     /// An aggregator call: the client's parameters in <paramref name="options"/>, the agent's settings where the client
-    /// set none. Retried only until its first delta: after that, tokens may already be with the client.
+    /// set none. Retried only until its first delta: after that, tokens may already be with the client. The stream
+    /// ends normally only after a delta with a finish reason; one cut short throws instead.
     /// </summary>
     IAsyncEnumerable<ChatDelta> StreamAsync(
         AgentSpec agent, IReadOnlyList<ChatMessage> messages, ChatCompletionOptions options, CallProgress progress, CancellationToken cancellationToken);
 }
 
-public sealed record AgentAnswer(string Text, TokenCounts? Usage);
+public sealed record AgentAnswer(string Text, TokenCounts? Usage, string? FinishReason = null);

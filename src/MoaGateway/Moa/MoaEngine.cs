@@ -1,6 +1,7 @@
 using System.ClientModel.Primitives;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using MoaGateway.Observability;
 using OpenAI.Chat;
 
 namespace MoaGateway.Moa;
@@ -23,27 +24,41 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
         MoaRun run,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        IReadOnlyList<string>? references = null;
-        for (var layer = 0; layer < model.Layers.Count; layer++)
+        // Current until the first yield, so the layer and aggregator spans below become its children.
+        using var activity = GatewayTelemetry.StartRequest(model);
+        var completed = false;
+        try
         {
-            run.Stage = $"proposer layer {layer + 1} of {model.Layers.Count}";
-            var layerMessages = references is null ? messages : AggregatePrompt.Inject(messages, model.AggregatePrompt, references);
-            references = await RunLayerAsync(layer + 1, model.Layers[layer], layerMessages, run, cancellationToken);
-        }
+            IReadOnlyList<string>? references = null;
+            for (var layer = 0; layer < model.Layers.Count; layer++)
+            {
+                run.Stage = $"proposer layer {layer + 1} of {model.Layers.Count}";
+                var layerMessages = references is null ? messages : AggregatePrompt.Inject(messages, model.AggregatePrompt, references);
+                references = await RunLayerAsync(layer + 1, model.Layers[layer], layerMessages, run, cancellationToken);
+            }
 
-        run.Stage = "aggregator";
-        var aggregatorMessages = AggregatePrompt.Inject(messages, model.AggregatePrompt, references!);
-        await using var aggregator = await OpenAggregatorAsync(model, aggregatorMessages, aggregatorOptions, run, cancellationToken);
-        do
-        {
-            yield return aggregator.Current;
+            run.Stage = "aggregator";
+            var aggregatorMessages = AggregatePrompt.Inject(messages, model.AggregatePrompt, references!);
+            await using var aggregator = await OpenAggregatorAsync(model, aggregatorMessages, aggregatorOptions, run, cancellationToken);
+            run.AggregatorStarted();
+            do
+            {
+                yield return aggregator.Current;
+            }
+            while (await aggregator.MoveNextAsync());
+
+            completed = true;
         }
-        while (await aggregator.MoveNextAsync());
+        finally
+        {
+            GatewayTelemetry.CompleteRequest(activity, run, completed);
+        }
     }
 
     private async Task<IReadOnlyList<string>> RunLayerAsync(
         int layer, LayerSpec spec, IReadOnlyList<ChatMessage> messages, MoaRun run, CancellationToken cancellationToken)
     {
+        using var activity = GatewayTelemetry.StartLayer(layer, spec);
         using var stragglers = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var answers = new string?[spec.Agents.Count];
         var calls = new Task<AgentCallReport>[spec.Agents.Count];
@@ -66,14 +81,20 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
 
         // As in the reference implementation, proposers that failed are left out of the references.
         var references = answers.OfType<string>().ToArray();
+        activity?.SetTag("moa.layer.answered", references.Length);
         if (references.Length < spec.MinAgents)
         {
             var failure = reports.All(report => report.Outcome is CallOutcome.Answered or CallOutcome.TimedOut or CallOutcome.Cut)
                 ? UpstreamFailure.Timeout
                 : UpstreamFailure.Error;
             var details = string.Join("; ", reports.Where(report => report.Error is not null).Select(report => report.Error));
-            throw new UpstreamException(
-                $"Proposer layer {layer} got {references.Length} answer(s), fewer than the {spec.MinAgents} it needs ({details}).", failure);
+            var tooFew = new UpstreamException(
+                $"Proposer layer {layer} got {references.Length} answer(s), fewer than the {spec.MinAgents} it needs ({details}).", failure)
+            {
+                ErrorType = "too_few_answers",
+            };
+            activity?.SetStatus(ActivityStatusCode.Error, tooFew.Message);
+            throw run.Fail(tooFew);
         }
 
         return references;
@@ -100,24 +121,30 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
     private async Task<AgentCallReport> ProposeAsync(
         int layer, AgentSpec agent, IReadOnlyList<ChatMessage> messages, Action<string> answered, CancellationToken stragglers, CancellationToken request)
     {
+        using var activity = GatewayTelemetry.StartAgentCall(agent, layer);
         var started = Stopwatch.GetTimestamp();
         var progress = new CallProgress();
-        AgentCallReport Report(CallOutcome outcome, TokenCounts? usage, string? error) => new(
-            layer, agent, outcome, usage, Stopwatch.GetElapsedTime(started), error, Math.Max(progress.Attempts, 1), progress.TimeToFirstToken);
+        AgentCallReport Report(CallOutcome outcome, TokenCounts? usage, string? error, string? errorType, string? finishReason)
+        {
+            var report = new AgentCallReport(
+                layer, agent, outcome, usage, Stopwatch.GetElapsedTime(started), error, Math.Max(progress.Attempts, 1), progress.TimeToFirstToken, errorType);
+            GatewayTelemetry.CompleteAgentCall(activity, report, finishReason);
+            return report;
+        }
 
         try
         {
             var answer = await invoker.CompleteAsync(agent, messages, progress, stragglers);
             answered(answer.Text);
-            return Report(CallOutcome.Answered, answer.Usage, null);
+            return Report(CallOutcome.Answered, answer.Usage, null, null, answer.FinishReason);
         }
         catch (UpstreamException exception)
         {
-            return Report(OutcomeOf(exception), null, exception.Message);
+            return Report(OutcomeOf(exception), null, exception.Message, exception.ErrorType, null);
         }
         catch (OperationCanceledException) when (stragglers.IsCancellationRequested && !request.IsCancellationRequested)
         {
-            return Report(CallOutcome.Cut, null, $"{agent} was cut as a straggler after its layer's quorum answered.");
+            return Report(CallOutcome.Cut, null, $"{agent} was cut as a straggler after its layer's quorum answered.", "straggler", null);
         }
     }
 
@@ -150,9 +177,9 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
             }
         }
 
-        throw new UpstreamException(
+        throw run.Fail(new UpstreamException(
             model.Aggregators.Count == 1 ? failures[0] : $"Every aggregator failed before its first token ({string.Join("; ", failures)}).",
-            UpstreamFailure.Error);
+            UpstreamFailure.Error));
     }
 
     private static ChatCompletionOptions Copy(ChatCompletionOptions options) =>
@@ -164,6 +191,7 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
     private void Record(MoaRun run, AgentCallReport report)
     {
         run.Record(report);
+        GatewayTelemetry.RecordAgentCall(run.Model.Id, report);
         LogAgentCall(
             logger,
             run.Model.Id,
@@ -189,10 +217,13 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
     private sealed class AggregatorCall(MoaEngine engine, AgentSpec agent, MoaRun run) : IAsyncDisposable
     {
         private readonly long _started = Stopwatch.GetTimestamp();
+
+        // Started here, within the caller's flow, so the upstream HTTP span of the first read nests under it.
+        private readonly Activity? _activity = GatewayTelemetry.StartAgentCall(agent, AgentCallReport.AggregatorLayer);
         private IAsyncEnumerator<ChatDelta>? _deltas;
         private CancellationToken _cancellationToken;
         private TokenCounts? _usage;
-        private bool _finished;
+        private string? _finishReason;
         private bool _recorded;
 
         public CallProgress Progress { get; } = new();
@@ -214,12 +245,13 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
             }
             catch (UpstreamException exception)
             {
-                Record(OutcomeOf(exception), exception.Message);
+                Record(OutcomeOf(exception), exception.Message, exception.ErrorType);
+                run.Fail(exception);
                 throw;
             }
             catch (OperationCanceledException) when (_cancellationToken.IsCancellationRequested)
             {
-                Record(CallOutcome.Cancelled, null);
+                Record(CallOutcome.Cancelled, null, null);
                 throw;
             }
 
@@ -227,19 +259,11 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
             {
                 var delta = _deltas.Current;
                 _usage = delta.Usage ?? _usage;
-                _finished |= delta.FinishReason is not null;
+                _finishReason = delta.FinishReason ?? _finishReason;
                 return true;
             }
 
-            // A stream that stops without a finish reason was cut short; relaying it as complete would pass off a truncated answer.
-            if (!_finished)
-            {
-                var message = $"{agent}: the stream ended without a finish reason.";
-                Record(CallOutcome.Failed, message);
-                throw new UpstreamException(message);
-            }
-
-            Record(CallOutcome.Answered, null);
+            Record(CallOutcome.Answered, null, null);
             return false;
         }
 
@@ -248,16 +272,18 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
             if (!_recorded)
             {
                 // Disposed mid-stream: the consumer stopped reading (the client went away).
-                Record(CallOutcome.Cancelled, null);
+                Record(CallOutcome.Cancelled, null, null);
             }
 
             if (_deltas is not null)
             {
                 await _deltas.DisposeAsync();
             }
+
+            _activity?.Dispose();
         }
 
-        private void Record(CallOutcome outcome, string? error)
+        private void Record(CallOutcome outcome, string? error, string? errorType)
         {
             if (_recorded)
             {
@@ -265,9 +291,12 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
             }
 
             _recorded = true;
-            engine.Record(run, new AgentCallReport(
+            var report = new AgentCallReport(
                 AgentCallReport.AggregatorLayer, agent, outcome, _usage, Stopwatch.GetElapsedTime(_started), error,
-                Math.Max(Progress.Attempts, 1), Progress.TimeToFirstToken));
+                Math.Max(Progress.Attempts, 1), Progress.TimeToFirstToken, errorType);
+            GatewayTelemetry.CompleteAgentCall(_activity, report, _finishReason);
+            _activity?.Dispose();
+            engine.Record(run, report);
         }
     }
 }

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace MoaGateway.Moa;
 
 public readonly record struct TokenCounts(int Prompt, int Completion)
@@ -42,7 +44,8 @@ public sealed record AgentCallReport(
     TimeSpan Duration,
     string? Error = null,
     int Attempts = 1,
-    TimeSpan? TimeToFirstToken = null)
+    TimeSpan? TimeToFirstToken = null,
+    string? ErrorType = null)
 {
     public bool IsAggregator => Layer == AggregatorLayer;
 
@@ -55,11 +58,20 @@ public sealed record AgentCallReport(
 /// </summary>
 public sealed class MoaRun(VirtualModel model)
 {
+    private readonly long _started = Stopwatch.GetTimestamp();
     private readonly Lock _gate = new();
     private readonly List<AgentCallReport> _calls = new(model.UpstreamCallCount);
     private volatile string _stage = "starting";
 
     public VirtualModel Model => model;
+
+    /// <summary>From the start of the run to the aggregator's first delta; null until it arrives.</summary>
+    public TimeSpan? TimeToFirstToken { get; private set; }
+
+    public TimeSpan Elapsed => Stopwatch.GetElapsedTime(_started);
+
+    /// <summary>Why the run failed, once it has.</summary>
+    public string? Failure { get; private set; }
 
     /// <summary>A short description of what the request is waiting for, such as "proposer layer 1 of 2".</summary>
     public string Stage
@@ -92,6 +104,14 @@ public sealed class MoaRun(VirtualModel model)
 
             return total;
         }
+    }
+
+    internal void AggregatorStarted() => TimeToFirstToken ??= Stopwatch.GetElapsedTime(_started);
+
+    internal UpstreamException Fail(UpstreamException failure)
+    {
+        Failure ??= failure.Message;
+        return failure;
     }
 
     internal void Record(AgentCallReport report)

@@ -21,6 +21,9 @@ public sealed class UpstreamException(
     /// <summary>Worth retrying: rate limited, a server error, a broken connection, no first token in time.</summary>
     public bool IsTransient { get; init; }
 
+    /// <summary>A short, stable name of the failure for metrics and spans (<c>http_503</c>, <c>timeout</c>, <c>connection</c>...).</summary>
+    public string ErrorType { get; init; } = "error";
+
     /// <summary>How long the upstream asked to be left alone (its <c>Retry-After</c>).</summary>
     public TimeSpan? RetryAfter { get; init; }
 }

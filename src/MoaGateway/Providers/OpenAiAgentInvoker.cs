@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using MoaGateway.Moa;
+using MoaGateway.Observability;
 using OpenAI.Chat;
 using Polly.CircuitBreaker;
 
@@ -24,7 +25,7 @@ public sealed class OpenAiAgentInvoker(UpstreamRegistry upstreams) : IAgentInvok
             }
             while (await attempt.MoveNextAsync());
 
-            return new AgentAnswer(answer.Content ?? string.Empty, answer.Usage);
+            return new AgentAnswer(answer.Content ?? string.Empty, answer.Usage, answer.FinishReason);
         }, cancellationToken);
     }
 
@@ -56,7 +57,11 @@ public sealed class OpenAiAgentInvoker(UpstreamRegistry upstreams) : IAgentInvok
         catch (BrokenCircuitException exception)
         {
             var retryIn = exception.RetryAfter is { } after ? $"; calls resume in {after.TotalSeconds:0.#} s" : string.Empty;
-            throw new UpstreamException($"{upstream.Name}: circuit open after repeated failures{retryIn}.", UpstreamFailure.Error, exception);
+            GatewayTelemetry.UpstreamError(upstream.Name, "*", "circuit_open");
+            throw new UpstreamException($"{upstream.Name}: circuit open after repeated failures{retryIn}.", UpstreamFailure.Error, exception)
+            {
+                ErrorType = "circuit_open",
+            };
         }
     }
 

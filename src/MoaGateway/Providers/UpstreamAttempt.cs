@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using MoaGateway.Moa;
+using MoaGateway.Observability;
 using OpenAI.Chat;
 
 namespace MoaGateway.Providers;
@@ -53,7 +54,11 @@ internal sealed class UpstreamAttempt : IAsyncDisposable
                 .GetAsyncEnumerator(attempt._deadline.Token);
             if (!await attempt.MoveNextAsync())
             {
-                throw new UpstreamException($"{agent} failed: the stream ended before its first token.") { IsTransient = true };
+                throw attempt.Counted(new UpstreamException($"{agent} failed: the stream ended before its first token.")
+                {
+                    IsTransient = true,
+                    ErrorType = "truncated",
+                });
             }
 
             progress.TimeToFirstToken = Stopwatch.GetElapsedTime(attempt._started);
@@ -77,14 +82,18 @@ internal sealed class UpstreamAttempt : IAsyncDisposable
             }
             catch (Exception exception) when (Translate(exception) is { } failure)
             {
-                throw failure;
+                throw Counted(failure);
             }
 
             if (!hasNext)
             {
                 return _sawFinishReason || !_sawFirstDelta
                     ? false
-                    : throw new UpstreamException($"{_agent} failed: the stream ended without a finish reason.") { IsTransient = true };
+                    : throw Counted(new UpstreamException($"{_agent} failed: the stream ended without a finish reason.")
+                    {
+                        IsTransient = true,
+                        ErrorType = "truncated",
+                    });
             }
 
             if (ToDelta(_updates.Current) is not { } delta)
@@ -116,6 +125,12 @@ internal sealed class UpstreamAttempt : IAsyncDisposable
         _upstream.CallSlots.Release();
     }
 
+    private UpstreamException Counted(UpstreamException failure)
+    {
+        GatewayTelemetry.UpstreamError(_agent.Provider, _agent.Model, failure.ErrorType);
+        return failure;
+    }
+
     /// <summary>A client-safe failure for <paramref name="exception"/>; null lets the caller's own cancellation through.</summary>
     private UpstreamException? Translate(Exception exception)
     {
@@ -128,13 +143,21 @@ internal sealed class UpstreamAttempt : IAsyncDisposable
         {
             if (!_deadline.IsCancellationRequested)
             {
-                return new UpstreamException($"{_agent} failed: the connection timed out.", UpstreamFailure.Timeout, exception) { IsTransient = true };
+                return new UpstreamException($"{_agent} failed: the connection timed out.", UpstreamFailure.Timeout, exception)
+                {
+                    IsTransient = true,
+                    ErrorType = "connect_timeout",
+                };
             }
 
             var message = !_sawFirstDelta && _firstTokenTimeout < _timeout
                 ? $"{_agent} sent no first token within {_firstTokenTimeout.TotalSeconds:0.###} s."
                 : $"{_agent} did not answer within {_timeout.TotalSeconds:0.###} s.";
-            return new UpstreamException(message, UpstreamFailure.Timeout, exception) { IsTransient = !_sawFirstDelta };
+            return new UpstreamException(message, UpstreamFailure.Timeout, exception)
+            {
+                IsTransient = !_sawFirstDelta,
+                ErrorType = !_sawFirstDelta && _firstTokenTimeout < _timeout ? "first_token_timeout" : "timeout",
+            };
         }
 
         return exception switch
@@ -144,15 +167,23 @@ internal sealed class UpstreamAttempt : IAsyncDisposable
             {
                 IsTransient = result.Status is 408 or 429 or (>= 500 and not 501),
                 RetryAfter = RetryAfter(result),
+                ErrorType = $"http_{result.Status}",
             },
             ClientResultException { InnerException: { } inner } => ConnectionFailed(inner),
             HttpRequestException or IOException => ConnectionFailed(exception),
-            _ => new UpstreamException($"{_agent} failed: unreadable response: {_upstream.Redact(exception.Message)}", UpstreamFailure.Error, exception),
+            _ => new UpstreamException($"{_agent} failed: unreadable response: {_upstream.Redact(exception.Message)}", UpstreamFailure.Error, exception)
+            {
+                ErrorType = "malformed_response",
+            },
         };
     }
 
     private UpstreamException ConnectionFailed(Exception exception) =>
-        new($"{_agent} failed: connection failed: {_upstream.Redact(exception.Message)}", UpstreamFailure.Error, exception) { IsTransient = true };
+        new($"{_agent} failed: connection failed: {_upstream.Redact(exception.Message)}", UpstreamFailure.Error, exception)
+        {
+            IsTransient = true,
+            ErrorType = "connection",
+        };
 
     private static string ErrorMessage(ClientResultException exception)
     {
