@@ -1,0 +1,121 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace MoaGateway.Tests.Infrastructure;
+
+/// <summary>The built gateway as a separate process, configured by environment variables only, its output captured.</summary>
+public sealed class GatewayProcess : IDisposable
+{
+    private static readonly string GatewayDll = Path.Combine(AppContext.BaseDirectory, "MoaGateway.dll");
+
+    private readonly ConcurrentQueue<string> _output = new();
+    private readonly ConcurrentQueue<string> _errors = new();
+
+    private GatewayProcess(Process process, int port)
+    {
+        Process = process;
+        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    public Process Process { get; }
+
+    public HttpClient Http { get; }
+
+    /// <summary>Lines the gateway wrote to standard output so far.</summary>
+    public IReadOnlyList<string> Output => [.. _output];
+
+    public string Errors => string.Join('\n', _errors);
+
+    /// <summary>Starts the gateway on a free loopback port; <c>ASPNETCORE_URLS</c> is set unless given.</summary>
+    public static GatewayProcess Start(IReadOnlyDictionary<string, string> environment)
+    {
+        var port = FreePort();
+        var start = new ProcessStartInfo("dotnet", [GatewayDll])
+        {
+            WorkingDirectory = AppContext.BaseDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
+        var gateway = new GatewayProcess(Process.Start(start)!, port);
+        gateway.Process.OutputDataReceived += (_, line) => Collect(gateway._output, line.Data);
+        gateway.Process.ErrorDataReceived += (_, line) => Collect(gateway._errors, line.Data);
+        gateway.Process.BeginOutputReadLine();
+        gateway.Process.BeginErrorReadLine();
+        return gateway;
+    }
+
+    public async Task WaitUntilServingAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            Assert.False(Process.HasExited, $"the gateway exited with {(Process.HasExited ? Process.ExitCode : 0)}: {Errors}");
+            try
+            {
+                using var response = await Http.GetAsync("/healthz");
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
+            {
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Sends SIGTERM, as an orchestrator does, and waits for the process to exit.</summary>
+    public async Task<int> TerminateAsync()
+    {
+        using (var kill = Process.Start("kill", ["-TERM", Process.Id.ToString(CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        return await ExitCodeAsync();
+    }
+
+    public async Task<int> ExitCodeAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await Process.WaitForExitAsync(timeout.Token);
+        return Process.ExitCode;
+    }
+
+    public void Dispose()
+    {
+        if (!Process.HasExited)
+        {
+            Process.Kill(entireProcessTree: true);
+        }
+
+        Process.Dispose();
+        Http.Dispose();
+    }
+
+    private static void Collect(ConcurrentQueue<string> lines, string? line)
+    {
+        if (line is not null)
+        {
+            lines.Enqueue(line);
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
