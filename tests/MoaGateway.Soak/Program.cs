@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Sockets;
 using MoaGateway.Soak;
 using MoaGateway.Tests.Infrastructure;
 
@@ -14,24 +13,23 @@ await using var upstream = await FakeUpstream.StartAsync(record: false);
 var faults = new FaultPlan(seed: 7, faultRate: 0.10);
 upstream.ReplyWith(faults.Next);
 
-var port = FreePort();
-using var gateway = StartGateway(gatewayDll, port, upstream.BaseUrl);
+using var gateway = GatewayProcess.Start(GatewayEnvironment(upstream.BaseUrl), gatewayDll);
+await gateway.WaitUntilServingAsync();
 using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency * 2, MaxResponseDrainSize = 0 })
 {
-    BaseAddress = new Uri($"http://127.0.0.1:{port}"),
+    BaseAddress = gateway.Http.BaseAddress,
     Timeout = Timeout.InfiniteTimeSpan,
 };
-await WaitUntilServingAsync(http, gateway);
 
 var driver = new SoakDriver(http, model: "soak", clientAbortRate: 0.05, hangBound: TimeSpan.FromSeconds(30));
 await driver.RunAsync(200, concurrency, seed: 1);
-var memoryBefore = ProcessMemory.Read(gateway.Id);
+var memoryBefore = ProcessMemory.Read(gateway.Process.Id);
 
 var stopwatch = Stopwatch.StartNew();
 var tally = await driver.RunAsync(requests, concurrency, seed: 2);
 stopwatch.Stop();
 await Task.Delay(TimeSpan.FromSeconds(2));
-var memoryAfter = ProcessMemory.Read(gateway.Id);
+var memoryAfter = ProcessMemory.Read(gateway.Process.Id);
 
 Console.WriteLine($"soak: {requests} MoA requests (6 proposers + aggregator each), concurrency {concurrency}, {faults.Rate:P0} upstream faults, {driver.ClientAbortRate:P0} client aborts");
 Console.WriteLine($"upstream faults injected:      {faults.Summary()}");
@@ -50,7 +48,6 @@ foreach (var example in tally.Examples)
     Console.WriteLine($"  example: {example}");
 }
 
-gateway.Kill(entireProcessTree: true);
 return tally.TruncatedAsSuccess == 0 && tally.Hung == 0 && tally.Malformed == 0 ? 0 : 1;
 
 static string FindGatewayDll()
@@ -65,17 +62,10 @@ static string FindGatewayDll()
     return File.Exists(dll) ? dll : throw new FileNotFoundException($"Build the gateway first: dotnet build -c Release src/MoaGateway ({dll})");
 }
 
-static Process StartGateway(string dll, int port, string upstreamBaseUrl)
+static Dictionary<string, string> GatewayEnvironment(string upstreamBaseUrl)
 {
-    var start = new ProcessStartInfo("dotnet", [dll])
-    {
-        WorkingDirectory = Path.GetDirectoryName(dll)!,
-        RedirectStandardOutput = true,
-        RedirectStandardError = true,
-    };
     var environment = new Dictionary<string, string>
     {
-        ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
         ["ASPNETCORE_ENVIRONMENT"] = "Production",
         ["Serilog__MinimumLevel__Default"] = "Warning",
         ["MoaGateway__SimulateProvidersWithoutKeys"] = "true",
@@ -93,49 +83,5 @@ static Process StartGateway(string dll, int port, string upstreamBaseUrl)
         environment[$"MoaGateway__Models__soak__Layers__0__Agents__{i}__Model"] = $"p{i + 1}";
     }
 
-    foreach (var (name, value) in environment)
-    {
-        start.Environment[name] = value;
-    }
-
-    var process = Process.Start(start)!;
-    process.OutputDataReceived += (_, line) => { if (line.Data is { Length: > 0 } text) Console.Error.WriteLine($"gateway: {text}"); };
-    process.ErrorDataReceived += (_, line) => { if (line.Data is { Length: > 0 } text) Console.Error.WriteLine($"gateway: {text}"); };
-    process.BeginOutputReadLine();
-    process.BeginErrorReadLine();
-    return process;
-}
-
-static async Task WaitUntilServingAsync(HttpClient http, Process gateway)
-{
-    for (var attempt = 0; attempt < 300; attempt++)
-    {
-        if (gateway.HasExited)
-        {
-            throw new InvalidOperationException($"The gateway exited with code {gateway.ExitCode}.");
-        }
-
-        try
-        {
-            using var response = await http.GetAsync("/healthz");
-            if (response.IsSuccessStatusCode)
-            {
-                return;
-            }
-        }
-        catch (HttpRequestException)
-        {
-        }
-
-        await Task.Delay(100);
-    }
-
-    throw new TimeoutException("The gateway did not start serving within 30 s.");
-}
-
-static int FreePort()
-{
-    using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
-    listener.Start();
-    return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    return environment;
 }

@@ -9,8 +9,6 @@ namespace MoaGateway.Tests.Infrastructure;
 /// <summary>The built gateway as a separate process, configured by environment variables only, its output captured.</summary>
 public sealed class GatewayProcess : IDisposable
 {
-    private static readonly string GatewayDll = Path.Combine(AppContext.BaseDirectory, "MoaGateway.dll");
-
     private readonly ConcurrentQueue<string> _output = new();
     private readonly ConcurrentQueue<string> _errors = new();
 
@@ -30,12 +28,15 @@ public sealed class GatewayProcess : IDisposable
     public string Errors => string.Join('\n', _errors);
 
     /// <summary>Starts the gateway on a free loopback port; <c>ASPNETCORE_URLS</c> is set unless given.</summary>
-    public static GatewayProcess Start(IReadOnlyDictionary<string, string> environment)
+    /// <param name="environment">Configuration, as environment variables.</param>
+    /// <param name="gatewayDll">The built gateway; by default the one beside the running assembly.</param>
+    public static GatewayProcess Start(IReadOnlyDictionary<string, string> environment, string? gatewayDll = null)
     {
         var port = FreePort();
-        var start = new ProcessStartInfo("dotnet", [GatewayDll])
+        gatewayDll ??= Path.Combine(AppContext.BaseDirectory, "MoaGateway.dll");
+        var start = new ProcessStartInfo("dotnet", [gatewayDll])
         {
-            WorkingDirectory = AppContext.BaseDirectory,
+            WorkingDirectory = Path.GetDirectoryName(gatewayDll)!,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
@@ -58,7 +59,11 @@ public sealed class GatewayProcess : IDisposable
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
         {
-            Assert.False(Process.HasExited, $"the gateway exited with {(Process.HasExited ? Process.ExitCode : 0)}: {Errors}");
+            if (Process.HasExited)
+            {
+                throw new InvalidOperationException($"The gateway exited with code {Process.ExitCode}: {Errors}");
+            }
+
             try
             {
                 using var response = await Http.GetAsync("/healthz");
