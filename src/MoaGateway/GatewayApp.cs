@@ -2,6 +2,7 @@ using MoaGateway.Api;
 using MoaGateway.Configuration;
 using MoaGateway.Health;
 using MoaGateway.Observability;
+using MoaGateway.Security;
 
 namespace MoaGateway;
 
@@ -14,6 +15,7 @@ public static class GatewayApp
         builder.Services.AddMoaGateway(builder.Configuration);
 
         var app = builder.Build();
+        app.UseGatewaySecurity();
         app.MapGatewayHealth();
         app.MapOpenAiApi();
         return app;

@@ -6,6 +6,7 @@ using MoaGateway.Forwarding;
 using MoaGateway.Health;
 using MoaGateway.Moa;
 using MoaGateway.Providers;
+using MoaGateway.Security;
 
 namespace MoaGateway;
 
@@ -30,6 +31,7 @@ public static class Hosting
         services.AddOptions<HostOptions>()
             .Configure<IOptions<GatewayOptions>>((host, gateway) => host.ShutdownTimeout = TimeSpan.FromSeconds(gateway.Value.ShutdownDrainSeconds + 5));
         services.AddChatConcurrency();
+        services.AddGatewaySecurity();
         services.AddSingleton(TimeProvider.System);
         services.AddGatewayHealth();
         return services;

@@ -3,6 +3,7 @@ using MoaGateway.Configuration;
 using MoaGateway.Forwarding;
 using MoaGateway.Moa;
 using MoaGateway.Providers;
+using MoaGateway.Security;
 
 namespace MoaGateway.Api;
 
@@ -35,6 +36,11 @@ public static class ChatCompletionsApi
         if (request is null)
         {
             return parseError!;
+        }
+
+        if (!ClientKey.Allows(context, request.Model))
+        {
+            return OpenAiError.ModelNotAllowed(request.Model);
         }
 
         if (catalog.TryGet(request.Model, out var model))
