@@ -2,6 +2,7 @@ using MoaGateway.Api;
 using MoaGateway.Configuration;
 using MoaGateway.Health;
 using MoaGateway.Observability;
+using MoaGateway.Security;
 
 namespace MoaGateway;
 
@@ -14,7 +15,9 @@ public static class GatewayApp
         builder.Services.AddMoaGateway(builder.Configuration);
 
         var app = builder.Build();
+        // Outermost, so the 401s, 403s and 429s of the security layer get their log line too.
         app.UseMiddleware<RequestLogging>();
+        app.UseGatewaySecurity();
         app.MapGatewayHealth();
         app.MapOpenAiApi();
         return app;

@@ -7,6 +7,7 @@ using MoaGateway.Health;
 using MoaGateway.Moa;
 using MoaGateway.Observability;
 using MoaGateway.Providers;
+using MoaGateway.Security;
 
 namespace MoaGateway;
 
@@ -32,6 +33,7 @@ public static class Hosting
             .Configure<IOptions<GatewayOptions>>((host, gateway) => host.ShutdownTimeout = TimeSpan.FromSeconds(gateway.Value.ShutdownDrainSeconds + 5));
         services.AddChatConcurrency();
         services.AddTelemetryExport(configuration);
+        services.AddGatewaySecurity();
         services.AddSingleton(TimeProvider.System);
         services.AddGatewayHealth();
         return services;

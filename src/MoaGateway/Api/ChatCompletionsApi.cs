@@ -4,6 +4,7 @@ using MoaGateway.Forwarding;
 using MoaGateway.Moa;
 using MoaGateway.Observability;
 using MoaGateway.Providers;
+using MoaGateway.Security;
 
 namespace MoaGateway.Api;
 
@@ -44,6 +45,11 @@ public static class ChatCompletionsApi
             details.Model = request.Model;
             details.Stream = request.Stream;
             details.Prompt = details.CaptureContent ? request.MessagesJson : null;
+        }
+
+        if (!ClientKey.Allows(context, request.Model))
+        {
+            return OpenAiError.ModelNotAllowed(request.Model);
         }
 
         if (catalog.TryGet(request.Model, out var model))

@@ -1,4 +1,5 @@
 using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 using MoaGateway.Configuration;
 
@@ -15,21 +16,25 @@ public static class ChatConcurrency
 
     public static IServiceCollection AddChatConcurrency(this IServiceCollection services)
     {
-        services.AddRateLimiter(limiter =>
-        {
-            limiter.AddPolicy(PolicyName, context => RateLimitPartition.GetConcurrencyLimiter(
-                PolicyName,
-                _ => new ConcurrencyLimiterOptions
-                {
-                    PermitLimit = context.RequestServices.GetRequiredService<IOptions<GatewayOptions>>().Value.Limits.MaxConcurrentRequests,
-                    QueueLimit = 0,
-                }));
-            limiter.OnRejected = async (rejected, _) =>
-            {
-                rejected.HttpContext.Response.Headers.RetryAfter = "1";
-                await OpenAiError.TooManyRequests().ExecuteAsync(rejected.HttpContext);
-            };
-        });
+        services.AddRateLimiter(limiter => limiter.AddPolicy(PolicyName, new Policy()));
         return services;
+    }
+
+    /// <summary>A policy with its own rejection, so that the limiter's global one is left to other limits (per client key).</summary>
+    private sealed class Policy : IRateLimiterPolicy<string>
+    {
+        public Func<OnRejectedContext, CancellationToken, ValueTask> OnRejected { get; } = async (rejected, _) =>
+        {
+            rejected.HttpContext.Response.Headers.RetryAfter = "1";
+            await OpenAiError.TooManyRequests().ExecuteAsync(rejected.HttpContext);
+        };
+
+        public RateLimitPartition<string> GetPartition(HttpContext httpContext) => RateLimitPartition.GetConcurrencyLimiter(
+            PolicyName,
+            _ => new ConcurrencyLimiterOptions
+            {
+                PermitLimit = httpContext.RequestServices.GetRequiredService<IOptions<GatewayOptions>>().Value.Limits.MaxConcurrentRequests,
+                QueueLimit = 0,
+            });
     }
 }

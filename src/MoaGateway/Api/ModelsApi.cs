@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using MoaGateway.Moa;
 using MoaGateway.Providers;
+using MoaGateway.Security;
 
 namespace MoaGateway.Api;
 
@@ -17,11 +18,15 @@ public static class ModelsApi
         return v1;
     }
 
-    private static JsonHttpResult<ModelList> List(VirtualModelCatalog catalog, UpstreamRegistry upstreams) =>
-        TypedResults.Json(new ModelList([.. catalog.All.Select(model => Card(model, upstreams))]), ApiJsonContext.Default.ModelList);
+    /// <summary>The models the client's key may use: others are neither listed nor retrievable.</summary>
+    private static JsonHttpResult<ModelList> List(HttpContext context, VirtualModelCatalog catalog, UpstreamRegistry upstreams) =>
+        TypedResults.Json(
+            new ModelList([.. catalog.All.Where(model => ClientKey.Allows(context, model.Id)).Select(model => Card(model, upstreams))]),
+            ApiJsonContext.Default.ModelList);
 
-    private static Results<JsonHttpResult<ModelCard>, OpenAiError> Retrieve(string id, VirtualModelCatalog catalog, UpstreamRegistry upstreams) =>
-        catalog.TryGet(id, out var model)
+    private static Results<JsonHttpResult<ModelCard>, OpenAiError> Retrieve(
+        string id, HttpContext context, VirtualModelCatalog catalog, UpstreamRegistry upstreams) =>
+        catalog.TryGet(id, out var model) && ClientKey.Allows(context, id)
             ? TypedResults.Json(Card(model, upstreams), ApiJsonContext.Default.ModelCard)
             : OpenAiError.ModelNotFound(id);
 

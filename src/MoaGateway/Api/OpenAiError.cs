@@ -38,6 +38,42 @@ public sealed record OpenAiError(int StatusCode, string Message, string Type, st
         null,
         "concurrency_limit_exceeded");
 
+    /// <summary>Like OpenAI's answers to a missing or wrong key, without echoing what was presented.</summary>
+    public static OpenAiError MissingApiKey() => new(
+        StatusCodes.Status401Unauthorized,
+        "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+        "invalid_request_error",
+        null,
+        "invalid_api_key");
+
+    public static OpenAiError InvalidApiKey() => new(
+        StatusCodes.Status401Unauthorized,
+        "Incorrect API key provided. Check the key you send in the Authorization header (Authorization: Bearer YOUR_KEY).",
+        "invalid_request_error",
+        null,
+        "invalid_api_key");
+
+    public static OpenAiError ModelNotAllowed(string model) => new(
+        StatusCodes.Status403Forbidden,
+        $"This API key is not allowed to use the model '{model}'.",
+        "invalid_request_error",
+        "model",
+        "model_not_allowed");
+
+    public static OpenAiError KeyRateLimited(int requestsPerMinute) => new(
+        StatusCodes.Status429TooManyRequests,
+        $"Rate limit reached for this API key: {requestsPerMinute} requests per minute. Retry after the time in the Retry-After header.",
+        "rate_limit_error",
+        null,
+        "rate_limit_exceeded");
+
+    public static OpenAiError KeyConcurrencyLimited(int maxConcurrentRequests) => new(
+        StatusCodes.Status429TooManyRequests,
+        $"This API key already has {maxConcurrentRequests} requests in flight, its limit; retry when one has finished.",
+        "rate_limit_error",
+        null,
+        "concurrency_limit_exceeded");
+
     public static OpenAiError ProviderUnavailable(string reason) =>
         new(StatusCodes.Status503ServiceUnavailable, reason, "upstream_error", "model", "provider_unavailable");
 

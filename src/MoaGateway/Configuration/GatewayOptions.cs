@@ -26,6 +26,10 @@ public sealed class GatewayOptions
 
     public RequestLimitOptions Limits { get; init; } = new();
 
+    public AuthOptions Auth { get; init; } = new();
+
+    public GatewayCorsOptions Cors { get; init; } = new();
+
     public ReadinessOptions Readiness { get; init; } = new();
 
     public LoggingOptions Logging { get; init; } = new();

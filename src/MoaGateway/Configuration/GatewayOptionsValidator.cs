@@ -146,7 +146,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         errors.If(agent.TimeoutSeconds is <= 0, $"{key}:TimeoutSeconds must be greater than 0.");
     }
 
-    private sealed class Errors
+    internal sealed class Errors
     {
         private readonly List<string> _messages = [];
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Frozen;
 using System.Net.Http.Headers;
+using System.Text;
 using Microsoft.AspNetCore.Http.Features;
 using MoaGateway.Moa;
 using MoaGateway.Providers;
@@ -11,6 +12,8 @@ namespace MoaGateway.Forwarding;
 public sealed class HttpPassthroughForwarder : IPassthroughForwarder
 {
     private const int BufferSize = 16 * 1024;
+
+    private const int MaxErrorBodyBytes = 1024 * 1024;
 
     private static readonly FrozenSet<string> HopByHopHeaders = FrozenSet.Create(
         StringComparer.OrdinalIgnoreCase,
@@ -35,10 +38,35 @@ public sealed class HttpPassthroughForwarder : IPassthroughForwarder
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(TimeSpan.FromSeconds(upstream.Options.TimeoutSeconds));
 
-        HttpResponseMessage upstreamResponse;
+        var upstreamResponse = await BeforeRelayAsync(
+            upstream, "connection failed", () => upstream.HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token), cancellationToken);
+        using (upstreamResponse)
+        {
+            var error = upstreamResponse.IsSuccessStatusCode
+                ? null
+                : await BeforeRelayAsync(upstream, "unreadable error", () => ErrorBodyAsync(upstream, upstreamResponse.Content, deadline.Token), cancellationToken);
+            var response = context.Response;
+            response.StatusCode = (int)upstreamResponse.StatusCode;
+            CopyHeaders(upstreamResponse.Headers, response.Headers);
+            CopyHeaders(upstreamResponse.Content.Headers, response.Headers);
+            if (error is not null)
+            {
+                response.ContentLength = error.Length;
+                await response.Body.WriteAsync(error, cancellationToken);
+                return;
+            }
+
+            context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+            await RelayBodyAsync(context, upstreamResponse.Content, deadline.Token, cancellationToken);
+        }
+    }
+
+    /// <summary>One step before anything reaches the client, its failures turned into errors the client can still read.</summary>
+    private static async Task<T> BeforeRelayAsync<T>(Upstream upstream, string failure, Func<Task<T>> step, CancellationToken cancellationToken)
+    {
         try
         {
-            upstreamResponse = await upstream.HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
+            return await step();
         }
         catch (OperationCanceledException exception) when (!cancellationToken.IsCancellationRequested)
         {
@@ -47,18 +75,21 @@ public sealed class HttpPassthroughForwarder : IPassthroughForwarder
         }
         catch (HttpRequestException exception)
         {
-            throw new UpstreamException($"{upstream.Name} failed: connection failed: {upstream.Redact(exception.Message)}", UpstreamFailure.Error, exception);
+            throw new UpstreamException($"{upstream.Name} failed: {failure}: {upstream.Redact(exception.Message)}", UpstreamFailure.Error, exception);
         }
+    }
 
-        using (upstreamResponse)
-        {
-            var response = context.Response;
-            response.StatusCode = (int)upstreamResponse.StatusCode;
-            CopyHeaders(upstreamResponse.Headers, response.Headers);
-            CopyHeaders(upstreamResponse.Content.Headers, response.Headers);
-            context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-            await RelayBodyAsync(context, upstreamResponse.Content, deadline.Token, cancellationToken);
-        }
+    /// <summary>
+    /// A provider's error body, as sent unless it echoes the provider's key (some do), which is then removed. Errors
+    /// are small, so it is read whole, up to a bound, before anything is sent.
+    /// </summary>
+    private static async Task<byte[]> ErrorBodyAsync(Upstream upstream, HttpContent content, CancellationToken deadline)
+    {
+        await content.LoadIntoBufferAsync(MaxErrorBodyBytes, deadline);
+        var body = await content.ReadAsByteArrayAsync(deadline);
+        var text = Encoding.UTF8.GetString(body);
+        var redacted = upstream.Redact(text);
+        return redacted == text ? body : Encoding.UTF8.GetBytes(redacted);
     }
 
     private static async Task RelayBodyAsync(
@@ -88,11 +119,12 @@ public sealed class HttpPassthroughForwarder : IPassthroughForwarder
         }
     }
 
+    /// <summary>Hop-by-hop headers stay behind, and so do a provider's CORS headers, which would open the gateway to browsers its own CORS settings refuse.</summary>
     private static void CopyHeaders(HttpHeaders source, IHeaderDictionary destination)
     {
         foreach (var (name, values) in source)
         {
-            if (!HopByHopHeaders.Contains(name))
+            if (!HopByHopHeaders.Contains(name) && !name.StartsWith("Access-Control-", StringComparison.OrdinalIgnoreCase))
             {
                 destination[name] = values.ToArray();
             }

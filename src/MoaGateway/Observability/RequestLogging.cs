@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Microsoft.Extensions.Options;
 using MoaGateway.Configuration;
+using MoaGateway.Security;
 
 namespace MoaGateway.Observability;
 
@@ -13,8 +14,6 @@ public sealed class RequestLogDetails(bool captureContent)
     public string? Model { get; set; }
 
     public bool? Stream { get; set; }
-
-    public string? ClientKeyId { get; set; }
 
     public int? TotalTokens { get; set; }
 
@@ -55,6 +54,7 @@ internal sealed partial class RequestLogging(RequestDelegate next, ILogger<Reque
             var durationMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             var request = context.Request;
             var path = request.Path.Value ?? "/";
+            // Read after the request: the security layer inside sets the request id and the client key.
             var requestId = context.TraceIdentifier;
             if (request.Path.StartsWithSegments("/healthz") || request.Path.StartsWithSegments("/readyz"))
             {
@@ -62,7 +62,8 @@ internal sealed partial class RequestLogging(RequestDelegate next, ILogger<Reque
             }
             else
             {
-                LogRequest(logger, request.Method, path, status, durationMs, details.Model, details.Stream, details.ClientKeyId, details.TotalTokens, requestId);
+                var clientKeyId = context.Features.Get<ClientKey>()?.Id;
+                LogRequest(logger, request.Method, path, status, durationMs, details.Model, details.Stream, clientKeyId, details.TotalTokens, requestId);
                 if (details.CaptureContent && details.Completion is var completion && (details.Prompt is not null || completion is not null))
                 {
                     LogContent(logger, requestId, details.Prompt, completion);

@@ -47,6 +47,9 @@ public sealed record FakeReply
     /// <summary>Sent with a failure status.</summary>
     public string? RetryAfter { get; init; }
 
+    /// <summary>Extra response headers, sent with every answer.</summary>
+    public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
+
     /// <summary>The faults above (and <see cref="Status"/>) apply to this many calls, then the model answers normally. Null: every call.</summary>
     public int? FailTimes { get; init; }
 
@@ -158,6 +161,11 @@ public sealed class FakeUpstream : IAsyncDisposable
         {
             await Task.Delay(reply.Delay, aborted);
             recorded.RespondedTicks = Stopwatch.GetTimestamp();
+            foreach (var (name, value) in reply.Headers)
+            {
+                context.Response.Headers[name] = value;
+            }
+
             if (reply.ResetBeforeResponse)
             {
                 context.Abort();

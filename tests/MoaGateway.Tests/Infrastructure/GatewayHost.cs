@@ -36,8 +36,8 @@ public sealed class GatewayHost : IAsyncDisposable
     }
 
     /// <summary>The official OpenAI SDK pointed at the gateway, with its own retries off so every failure is seen as it is.</summary>
-    public ChatClient ChatClient(string model) => new OpenAIClient(
-        new ApiKeyCredential("client-key-unused"),
+    public ChatClient ChatClient(string model, string apiKey = "client-key-unused") => new OpenAIClient(
+        new ApiKeyCredential(apiKey),
         new OpenAIClientOptions
         {
             Endpoint = new Uri(BaseAddress, "/v1"),

@@ -1,3 +1,6 @@
+using System.Security.Cryptography;
+using System.Text;
+
 namespace MoaGateway.Tests.Infrastructure;
 
 /// <summary>Gateway configuration as command-line overrides, the same path users take with <c>--MoaGateway:...=...</c>.</summary>
@@ -48,7 +51,30 @@ public sealed class GatewaySettings
             .Set($"MoaGateway:Models:{id}:Aggregator:Model", aggregator);
     }
 
+    /// <summary>A client key <paramref name="id"/> configured by its SHA-256, allowed <paramref name="allowedModels"/> (every model when none).</summary>
+    public GatewaySettings Auth(string id, string key, params string[] allowedModels) =>
+        Set($"MoaGateway:Auth:Keys:{id}:Sha256", Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key))))
+            .AllowedModels(id, allowedModels);
+
+    /// <summary>A client key <paramref name="id"/> configured through an environment variable of its own.</summary>
+    public GatewaySettings AuthFromEnvironment(string id, string key, params string[] allowedModels)
+    {
+        var variable = $"MOA_TEST_CLIENT_KEY_{Guid.NewGuid():N}";
+        Environment.SetEnvironmentVariable(variable, key);
+        return Set($"MoaGateway:Auth:Keys:{id}:KeyEnv", variable).AllowedModels(id, allowedModels);
+    }
+
     public string? this[string key] => _values.GetValueOrDefault(key);
 
     public string[] ToArgs() => [.. _values.Select(pair => $"--{pair.Key}={pair.Value}")];
+
+    private GatewaySettings AllowedModels(string id, string[] models)
+    {
+        for (var i = 0; i < models.Length; i++)
+        {
+            Set($"MoaGateway:Auth:Keys:{id}:AllowedModels:{i}", models[i]);
+        }
+
+        return this;
+    }
 }

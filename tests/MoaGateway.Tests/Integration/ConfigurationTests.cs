@@ -112,6 +112,9 @@ public sealed class ConfigurationTests
         { "MoaGateway:Models:m:Aggregator:Provider", "", "MoaGateway:Models:m:Aggregator:Provider is required" },
         { "MoaGateway:Providers:fake:BaseUrl", "not a url", "MoaGateway:Providers:fake:BaseUrl 'not a url' is not an absolute http(s) URL" },
         { "MoaGateway:Providers:fake:Type", "grpc", "MoaGateway:Providers:fake:Type 'grpc' is not supported" },
+        { "MoaGateway:Auth:Keys:ci:KeyEnv", "MOA_TEST_UNSET_CLIENT_KEY", "MoaGateway:Auth:Keys:ci:KeyEnv names environment variable MOA_TEST_UNSET_CLIENT_KEY, which is not set" },
+        { "MoaGateway:Auth:Keys:ci:Sha256", "not-a-hash", "MoaGateway:Auth:Keys:ci:Sha256 must be 64 hexadecimal characters" },
+        { "MoaGateway:Cors:AllowedOrigins:0", "https://app.example.com/", "MoaGateway:Cors:AllowedOrigins:0 'https://app.example.com/' is not an origin" },
     };
 
     [Theory]

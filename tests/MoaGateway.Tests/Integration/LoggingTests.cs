@@ -116,6 +116,42 @@ public sealed class LoggingTests
     }
 
     [Fact]
+    public async Task Request_lines_name_the_client_key_and_request_id_and_no_key_or_authorization_value_is_logged()
+    {
+        const string clientKey = "sk-client-logging-secret-5150";
+        const string wrongKey = "sk-wrong-logging-secret-8086";
+        var (gateway, upstream) = await StartAsync(
+            ("MoaGateway__Auth__Keys__team-a__KeyEnv", "TEAM_A_KEY"),
+            ("TEAM_A_KEY", clientKey));
+        using var _ = gateway;
+        await using var __ = upstream;
+
+        foreach (var (key, requestId) in new[] { (clientKey, "req-accepted-1"), (wrongKey, "req-refused-1") })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+            {
+                Content = new StringContent("""{"model":"moa-lite","messages":[{"role":"user","content":"Hi"}]}""", Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Authorization = new("Bearer", key);
+            request.Headers.Add("x-request-id", requestId);
+            using var response = await gateway.Http.SendAsync(request);
+        }
+
+        var lines = await LinesAsync(gateway, line => IsRequestLine(line) && line["RequestId"]?.GetValue<string>() == "req-refused-1");
+
+        var accepted = Assert.Single(lines, line => IsRequestLine(line) && line["RequestId"]?.GetValue<string>() == "req-accepted-1");
+        Assert.Equal("team-a", accepted["ClientKeyId"]!.GetValue<string>());
+        Assert.Equal(200, accepted["StatusCode"]!.GetValue<int>());
+        var refused = Assert.Single(lines, line => IsRequestLine(line) && line["RequestId"]?.GetValue<string>() == "req-refused-1");
+        Assert.Equal(401, refused["StatusCode"]!.GetValue<int>());
+        Assert.Null(refused["ClientKeyId"]?.GetValue<string>());
+        foreach (var secret in new[] { clientKey, wrongKey, UpstreamKey, "Bearer" })
+        {
+            Assert.DoesNotContain(gateway.Output, line => line.Contains(secret, StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
     public async Task Upstream_keys_never_reach_the_logs_even_when_an_upstream_echoes_them()
     {
         var (gateway, upstream) = await StartAsync();

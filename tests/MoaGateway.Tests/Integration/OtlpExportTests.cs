@@ -29,15 +29,22 @@ public sealed class OtlpExportTests
         await collector.StartAsync();
         var collectorUrl = collector.Urls.First();
 
+        const string upstreamKey = "sk-upstream-otlp-secret-2718";
+        const string clientKey = "sk-client-otlp-secret-3141";
         await using var upstream = await FakeUpstream.StartAsync();
+        upstream.Reply("p2", new FakeReply { Status = 500, ErrorMessage = $"bad key {upstreamKey}" });
         var gateway = await GatewayHost.StartAsync(new GatewaySettings()
-            .Provider("fake", upstream)
-            .Model("exported", [["p1"]], "agg")
+            .Provider("fake", upstream, apiKey: upstreamKey)
+            .Auth("exporter", clientKey)
+            .Model("exported", [["p1", "p2"]], "agg")
             .Set("OTEL_EXPORTER_OTLP_ENDPOINT", collectorUrl)
             .Set("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
             .Set("OTEL_SERVICE_NAME", "moagateway-under-test"));
-        using (var response = await gateway.Http.PostAsJsonAsync("/v1/chat/completions", new { model = "exported", messages = new[] { new { role = "user", content = "Hi" } } }))
+        using (var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions"))
         {
+            request.Content = JsonContent.Create(new { model = "exported", messages = new[] { new { role = "user", content = "Hi" } } });
+            request.Headers.Authorization = new("Bearer", clientKey);
+            using var response = await gateway.Http.SendAsync(request);
             response.EnsureSuccessStatusCode();
         }
 
@@ -48,9 +55,13 @@ public sealed class OtlpExportTests
         Assert.NotEmpty(traces);
         Assert.All(traces, t => Assert.Equal("application/x-protobuf", t.ContentType));
         var payload = Encoding.UTF8.GetString([.. traces.SelectMany(t => t.Body)]);
-        foreach (var expected in new[] { "moagateway-under-test", "moa exported", "moa layer 1", "chat p1", "chat agg", "gen_ai.request.model" })
+        foreach (var expected in new[] { "moagateway-under-test", "moa exported", "moa layer 1", "chat p1", "chat agg", "gen_ai.request.model", "[redacted]" })
         {
             Assert.Contains(expected, payload, StringComparison.Ordinal);
         }
+
+        Assert.DoesNotContain(upstreamKey, payload, StringComparison.Ordinal);
+        Assert.DoesNotContain(clientKey, payload, StringComparison.Ordinal);
+        Assert.DoesNotContain("Bearer", payload, StringComparison.Ordinal);
     }
 }

@@ -68,6 +68,41 @@ public sealed class PassthroughTests : GatewayTest
     }
 
     [Fact]
+    public async Task A_provider_error_that_echoes_its_key_is_relayed_with_the_key_redacted()
+    {
+        Upstream.Reply("broken", new FakeReply { Status = 401, ErrorMessage = $"Incorrect API key provided: {UpstreamKey}." });
+
+        using var content = new StringContent("""{"model":"fake/broken","messages":[{"role":"user","content":"Hi"}]}""", Encoding.UTF8, "application/json");
+        using var response = await Gateway.Http.PostAsync("/v1/chat/completions", content);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("Incorrect API key provided: [redacted].",
+            JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!["message"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_providers_cors_request_id_and_framing_headers_give_way_to_the_gateways()
+    {
+        Upstream.Reply("solo", new FakeReply
+        {
+            Headers = new Dictionary<string, string>
+            {
+                ["Access-Control-Allow-Origin"] = "*",
+                ["x-request-id"] = "provider-request-1",
+                ["X-Frame-Options"] = "SAMEORIGIN",
+            },
+        });
+
+        using var content = new StringContent("""{"model":"fake/solo","messages":[{"role":"user","content":"Hi"}]}""", Encoding.UTF8, "application/json");
+        using var response = await Gateway.Http.PostAsync("/v1/chat/completions", content);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.False(response.Headers.Contains("Access-Control-Allow-Origin"));
+        Assert.Matches("^req_[0-9a-f]{24}$", Assert.Single(response.Headers.GetValues("x-request-id")));
+        Assert.Equal("DENY", Assert.Single(response.Headers.GetValues("X-Frame-Options")));
+    }
+
+    [Fact]
     public async Task Unreachable_provider_gives_502()
     {
         var port = FreePort();

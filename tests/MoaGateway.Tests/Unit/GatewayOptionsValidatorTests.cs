@@ -4,7 +4,7 @@ namespace MoaGateway.Tests.Unit;
 
 public sealed class GatewayOptionsValidatorTests
 {
-    private static GatewayOptions Valid() => new()
+    internal static GatewayOptions Valid() => new()
     {
         Providers = { ["p"] = new ProviderOptions { BaseUrl = "http://127.0.0.1:9000/v1" } },
         Models =

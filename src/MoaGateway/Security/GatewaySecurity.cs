@@ -1,0 +1,60 @@
+using Microsoft.AspNetCore.Cors.Infrastructure;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
+using MoaGateway.Configuration;
+
+namespace MoaGateway.Security;
+
+/// <summary>Client keys and their limits on <c>/v1</c>, CORS, security headers and request ids.</summary>
+public static class GatewaySecurity
+{
+    /// <summary>
+    /// What OpenAI clients send besides CORS-safelisted headers: the key, JSON, a request id of their own, and the
+    /// platform and retry headers of the official JavaScript SDK, without which its preflight would fail.
+    /// </summary>
+    private static readonly string[] CorsRequestHeaders =
+    [
+        "Authorization", "Content-Type", RequestIdMiddleware.Header, "OpenAI-Organization", "OpenAI-Project",
+        "X-Stainless-Arch", "X-Stainless-Lang", "X-Stainless-OS", "X-Stainless-Package-Version", "X-Stainless-Retry-Count",
+        "X-Stainless-Runtime", "X-Stainless-Runtime-Version", "X-Stainless-Timeout", "X-Stainless-Helper-Method",
+    ];
+
+    public static IServiceCollection AddGatewaySecurity(this IServiceCollection services)
+    {
+        services.AddSingleton<IValidateOptions<GatewayOptions>, AccessControlValidator>();
+        services.AddSingleton<ClientKeys>();
+        services.AddSingleton<ClientKeyLimits>();
+        services.AddRateLimiter();
+        services.AddOptions<RateLimiterOptions>().Configure<ClientKeyLimits>((limiter, limits) =>
+        {
+            limiter.GlobalLimiter = limits.Limiter;
+            limiter.OnRejected = ClientKeyLimits.RejectAsync;
+        });
+        // Without configured origins there is no policy, and the CORS middleware adds nothing: browsers on other origins are refused.
+        services.AddCors();
+        services.AddOptions<CorsOptions>().Configure<IOptions<GatewayOptions>>((cors, gateway) =>
+        {
+            var origins = gateway.Value.Cors.AllowedOrigins;
+            if (origins.Count > 0)
+            {
+                cors.AddDefaultPolicy(policy => (origins.Contains("*") ? policy.AllowAnyOrigin() : policy.WithOrigins([.. origins]))
+                    .WithHeaders(CorsRequestHeaders)
+                    .WithMethods(HttpMethods.Get, HttpMethods.Post, HttpMethods.Options)
+                    .WithExposedHeaders(RequestIdMiddleware.Header));
+            }
+        });
+        return services;
+    }
+
+    /// <summary>First in the pipeline, so that every response, health and errors included, carries the headers and request id.</summary>
+    public static WebApplication UseGatewaySecurity(this WebApplication app)
+    {
+        app.UseMiddleware<RequestIdMiddleware>();
+        app.UseMiddleware<SecurityHeadersMiddleware>();
+        // Before authentication: a preflight carries no key.
+        app.UseCors();
+        // Before the rate limiter (in MapOpenAiApi), whose global limiter applies the limits of the key found here.
+        app.UseWhen(context => context.Request.Path.StartsWithSegments("/v1"), v1 => v1.UseMiddleware<ClientKeyMiddleware>());
+        return app;
+    }
+}
