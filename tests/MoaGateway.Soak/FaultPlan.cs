@@ -15,7 +15,7 @@ internal sealed class FaultPlan(int seed, double faultRate)
         ("reset mid-stream", new FakeReply { BreakAfterFirstToken = true, Text = "cut off in the middle" }),
         ("stream ends without finish", new FakeReply { EndWithoutFinish = true, Text = "cut off in the middle" }),
         ("malformed SSE", new FakeReply { Malformed = true }),
-        ("accept then hang", new FakeReply { Delay = TimeSpan.FromSeconds(3) }),
+        ("accept then hang", new FakeReply { Delay = TimeSpan.FromSeconds(10) }),
     ];
 
     private static readonly FakeReply Healthy = new() { Text = "a complete answer of eight words in all" };

@@ -70,8 +70,10 @@ static Dictionary<string, string> GatewayEnvironment(string upstreamBaseUrl)
         ["Serilog__MinimumLevel__Default"] = "Warning",
         ["MoaGateway__SimulateProvidersWithoutKeys"] = "true",
         ["MoaGateway__Providers__fake__BaseUrl"] = upstreamBaseUrl,
-        ["MoaGateway__Providers__fake__FirstTokenTimeoutSeconds"] = "0.5",
-        ["MoaGateway__Providers__fake__TimeoutSeconds"] = "5",
+        // Long enough that a busy machine's own scheduling delays are not taken for upstream faults (which trip the
+        // circuit breaker and turn the soak into a measure of CPU starvation); the injected hang lasts far longer.
+        ["MoaGateway__Providers__fake__FirstTokenTimeoutSeconds"] = "2",
+        ["MoaGateway__Providers__fake__TimeoutSeconds"] = "10",
         ["MoaGateway__Providers__fake__Retry__BaseDelayMs"] = "10",
         ["MoaGateway__Providers__fake__Retry__MaxDelayMs"] = "50",
         ["MoaGateway__Models__soak__Aggregator__Provider"] = "fake",
