@@ -88,8 +88,9 @@ internal static class Targets
         if (perStream.Count > 0)
         {
             verdicts.Add(new(
-                "Memory per in-flight MoA stream reported ((steady RSS - idle RSS) / concurrency)",
-                string.Join("; ", perStream.Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.Name}: {r.Gateway.Server!.MbPerInFlightRequest * 1024:0} KB"))),
+                "Memory per in-flight MoA stream reported: (RSS under load - RSS at rest) / concurrency, and as an upper bound (peak RSS - RSS after start-up) / concurrency",
+                string.Join("; ", perStream.Select(r => string.Create(CultureInfo.InvariantCulture,
+                    $"{r.Name}: {r.Gateway.Server!.MbPerInFlightRequest * 1024:0} KB, at most {(r.Gateway.Server.PeakRssMb - idleRssMb) * 1024 / r.Concurrency:0} KB"))),
                 true));
         }
 
