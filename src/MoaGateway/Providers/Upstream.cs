@@ -35,7 +35,9 @@ public sealed class Upstream : IDisposable
             Transport = new HttpClientPipelineTransport(HttpClient),
             // Retries and timeouts are the gateway's, so a client's deadline is never multiplied by hidden SDK retries.
             RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
-            NetworkTimeout = TimeSpan.FromSeconds(options.TimeoutSeconds),
+            // Every call runs under the gateway's own first-token and whole-call deadlines (UpstreamAttempt). The SDK's
+            // per-read timeout on top of them only restarted a timer for every streamed chunk.
+            NetworkTimeout = Timeout.InfiniteTimeSpan,
         };
         clientOptions.AddPolicy(new UpstreamHeadersPolicy(options.Headers, sendsApiKey: _apiKey is not null), PipelinePosition.BeforeTransport);
         _client = new OpenAIClient(new ApiKeyCredential(_apiKey ?? "no-key"), clientOptions);

@@ -101,6 +101,10 @@ public sealed partial class UpstreamRegistry : IDisposable
         PooledConnectionLifetime = TimeSpan.FromMinutes(5),
         ConnectTimeout = TimeSpan.FromSeconds(provider.ConnectTimeoutSeconds),
         EnableMultipleHttp2Connections = true,
+        // One pool serves every client of the gateway: a cookie an upstream sets must not ride along on other clients'
+        // calls, and an API answers rather than redirects. Without them, each call skips two handler stages.
+        UseCookies = false,
+        AllowAutoRedirect = false,
     };
 
     [LoggerMessage(Level = LogLevel.Warning,

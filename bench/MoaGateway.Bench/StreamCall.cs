@@ -1,0 +1,168 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Text;
+
+namespace MoaGateway.Bench;
+
+/// <summary>
+/// What one streamed request measured, in milliseconds from its origin: the response's first byte (its status line),
+/// its first content token, its end, its size, and how long the upstream's first token took from being written by the
+/// upstream to being read here (<see cref="TokenTransitMs"/>; null when the answer carried no stamp).
+/// </summary>
+internal readonly record struct Sample(double FirstByteMs, double FirstTokenMs, double TotalMs, long Bytes, double? TokenTransitMs, string? Error)
+{
+    private const string CancelledError = "cancelled";
+
+    public bool Ok => Error is null;
+
+    /// <summary>Stopped by its caller, as a straggler is.</summary>
+    public bool Cancelled => Error == CancelledError;
+
+    public static Sample Failed(string error) => new(0, 0, 0, 0, null, error);
+
+    public static Sample Cancel() => Failed(CancelledError);
+}
+
+/// <summary>Sends one streaming chat completion request and reads its server-sent events as they arrive.</summary>
+internal static class StreamCall
+{
+    private const int BufferSize = 16 * 1024;
+
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    private static readonly MediaTypeHeaderValue Json = new("application/json");
+
+    /// <summary>Never throws: a failure, a timeout, or cancellation through <paramref name="cancellationToken"/> comes back as the sample's error.</summary>
+    public static async Task<Sample> SendAsync(
+        HttpClient http, Uri uri, byte[] body, IReadOnlyList<KeyValuePair<string, string>> headers, long origin, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(Timeout);
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, uri) { Content = new ByteArrayContent(body) };
+            request.Content.Headers.ContentType = Json;
+            foreach (var (name, value) in headers)
+            {
+                request.Headers.TryAddWithoutValidation(name, value);
+            }
+
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            var firstByte = Stopwatch.GetTimestamp();
+            if (!response.IsSuccessStatusCode)
+            {
+                var text = await response.Content.ReadAsStringAsync(timeout.Token);
+                return Sample.Failed($"HTTP {(int)response.StatusCode}: {text[..Math.Min(text.Length, 300)]}");
+            }
+
+            await using var stream = await response.Content.ReadAsStreamAsync(timeout.Token);
+            var events = new SseProgress();
+            long bytes = 0;
+            int read;
+            while ((read = await stream.ReadAsync(buffer, timeout.Token)) > 0)
+            {
+                bytes += read;
+                events.Feed(buffer.AsSpan(0, read), Stopwatch.GetTimestamp());
+            }
+
+            var end = Stopwatch.GetTimestamp();
+            return events.Failure is { } failure
+                ? Sample.Failed(failure)
+                : new Sample(Ms(origin, firstByte), Ms(origin, events.FirstTokenAt), Ms(origin, end), bytes, events.TransitMs, null);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return Sample.Failed($"no complete answer within {Timeout.TotalSeconds:0} s");
+        }
+        catch (OperationCanceledException)
+        {
+            return Sample.Cancel();
+        }
+        catch (Exception exception) when (exception is HttpRequestException or IOException)
+        {
+            return Sample.Failed($"{exception.GetType().Name}: {exception.Message}");
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    public static double Ms(long from, long to) => Stopwatch.GetElapsedTime(from, to).TotalMilliseconds;
+
+    /// <summary>Follows an SSE response line by line: its first content token, that token's stamp, and a proper ending.</summary>
+    private sealed class SseProgress
+    {
+        private readonly ArrayBufferWriter<byte> _partialLine = new(1024);
+        private bool _finished;
+        private bool _done;
+        private string? _error;
+
+        public long FirstTokenAt { get; private set; }
+
+        public double? TransitMs { get; private set; }
+
+        public string? Failure =>
+            _error is not null ? $"error event: {_error}"
+            : FirstTokenAt == 0 ? "no content token"
+            : !_finished ? "stream ended without a finish reason"
+            : !_done ? "stream ended without [DONE]"
+            : null;
+
+        public void Feed(ReadOnlySpan<byte> data, long now)
+        {
+            while (data.IndexOf((byte)'\n') is var newline and >= 0)
+            {
+                if (_partialLine.WrittenCount == 0)
+                {
+                    Line(data[..newline], now);
+                }
+                else
+                {
+                    _partialLine.Write(data[..newline]);
+                    Line(_partialLine.WrittenSpan, now);
+                    _partialLine.ResetWrittenCount();
+                }
+
+                data = data[(newline + 1)..];
+            }
+
+            _partialLine.Write(data);
+        }
+
+        private void Line(ReadOnlySpan<byte> line, long now)
+        {
+            if (!line.StartsWith("data:"u8))
+            {
+                return;
+            }
+
+            var payload = line[5..].Trim((byte)' ').TrimEnd((byte)'\r');
+            if (payload.SequenceEqual("[DONE]"u8))
+            {
+                _done = true;
+                return;
+            }
+
+            if (payload.StartsWith("{\"error\""u8))
+            {
+                _error ??= Encoding.UTF8.GetString(payload[..Math.Min(payload.Length, 300)]);
+                return;
+            }
+
+            if (FirstTokenAt == 0 && payload.IndexOf("\"content\":\""u8) is var at and >= 0 && payload[(at + 11)..] is [not (byte)'"', ..] content)
+            {
+                FirstTokenAt = now;
+                if (content is [(byte)'T', .. var digits] && Utf8Parser.TryParse(digits, out long stamp, out _))
+                {
+                    TransitMs = Ms(stamp, now);
+                }
+            }
+
+            _finished |= payload.IndexOf("\"finish_reason\":\""u8) >= 0;
+        }
+    }
+}
