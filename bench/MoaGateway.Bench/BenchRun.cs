@@ -72,6 +72,7 @@ internal sealed class BenchRun : IDisposable
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"gateway at rest after start-up: {run.StartupRssMb:0.0} MB; warming up for {JitWarmup.TotalSeconds * 2:0} s"));
             await WarmUpAsync(Senders.Single(http, run.GatewayChat, $"{Provider}/{Scenarios.Unpaced.Name("pt")}"));
             await WarmUpAsync(Senders.Single(http, run.GatewayChat, Scenarios.Warmup.ModelId));
+            await RestAsync(gateway);
             return run;
         }
         catch
@@ -151,7 +152,32 @@ internal sealed class BenchRun : IDisposable
     }
 
     /// <summary>
-    /// The scenario's warm-up (not counted), a second's rest, then the measured load, with the server's CPU time before
+    /// A second's rest, and for a server until a second passes in which it used under 5% of a core (up to 20 s): after
+    /// a load a .NET process works on by itself for a while, compiling its last JIT tiers and returning memory, and none
+    /// of that belongs to the next requests.
+    /// </summary>
+    private static async Task RestAsync(ChildProcess? server)
+    {
+        var waited = TimeSpan.Zero;
+        var cpu = server?.Usage().CpuSeconds ?? 0;
+        do
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            waited += TimeSpan.FromSeconds(1);
+            var previous = cpu;
+            cpu = server?.Usage().CpuSeconds ?? 0;
+            if (cpu - previous <= 0.05)
+            {
+                return;
+            }
+        }
+        while (waited < TimeSpan.FromSeconds(20));
+
+        Console.WriteLine($"  {server!.Name} still busy after {waited.TotalSeconds:0} s of rest");
+    }
+
+    /// <summary>
+    /// The scenario's warm-up (not counted), a rest until the server is idle, then the measured load, with the server's CPU time before
     /// and after, its memory at rest before the load and sampled during it, and its peak during it.
     /// </summary>
     private async Task<SideResult> MeasureAsync(string via, Sender send, Scenario scenario, ChildProcess? server)
@@ -162,7 +188,7 @@ internal sealed class BenchRun : IDisposable
             Console.WriteLine($"  {via} warm-up: {warmup.Samples.Count(sample => !sample.Ok)} errors, first: {error}");
         }
 
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        await RestAsync(server);
         var rested = server?.Usage();
         server?.ResetPeakMemory();
         var upstreamBefore = _upstream.Usage().CpuSeconds;

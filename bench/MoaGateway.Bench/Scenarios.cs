@@ -61,9 +61,9 @@ internal static class Scenarios
     /// <summary>In order of concurrency, as one gateway process serves them all, so that each finds the memory of the last.</summary>
     public static IReadOnlyList<Scenario> All { get; } =
     [
-        MixtureAt("moa-lite", MoaLite, "6 proposers + aggregator", 1, 60, 5),
-        MixtureAt("moa", Moa, "6 + 6 proposers + aggregator", 1, 60, 5),
-        new("pass-through c1", "one paced model, bench/<model>", new LoadShape(1, 100, TimeSpan.FromSeconds(60)), 5, Single: Aggregator),
+        MixtureAt("moa-lite", MoaLite, "6 proposers + aggregator", 1, 100, 5),
+        MixtureAt("moa", Moa, "6 + 6 proposers + aggregator", 1, 100, 5),
+        new("pass-through c1", "one paced model, bench/<model>", new LoadShape(1, 300, TimeSpan.FromSeconds(90)), 5, Single: Aggregator),
         MixtureAt("moa-lite", MoaLite, "6 proposers + aggregator", 64, 2000, 128),
         MixtureAt("moa", Moa, "6 + 6 proposers + aggregator", 64, 1500, 128),
         MixtureAt("straggler", WithStraggler, "moa-lite with one proposer 10x slower, no cut-off", 64, 400, 64),

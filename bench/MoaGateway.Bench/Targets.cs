@@ -54,10 +54,12 @@ internal static class Targets
 
         if (Find("pass-through c1") is [var single])
         {
+            // A tail cannot honestly be said to gain less than the median does: a p99 difference below the p50 one is the
+            // direct run's own outliers, so both must be within the bound.
             verdicts.Add(new(
-                "Pass-through: added p99 <= 1 ms at concurrency 1 (gateway minus direct)",
-                $"{Ms(single.OverheadVsDirect?.P99Ms)} (p50 {Ms(single.OverheadVsDirect?.P50Ms)}; over the critical path p99 {Ms(single.OverheadVsCriticalPath?.P99Ms)})",
-                single.OverheadVsDirect?.P99Ms <= 1));
+                "Pass-through: added p99 <= 1 ms at concurrency 1 (gateway minus direct; the p50 difference must be within it too)",
+                $"p99 {Ms(single.OverheadVsDirect?.P99Ms)}, p50 {Ms(single.OverheadVsDirect?.P50Ms)} (over the critical path p99 {Ms(single.OverheadVsCriticalPath?.P99Ms)}; first-token transit p99 {Ms(single.Gateway.TokenTransitMs?.P99)}, direct {Ms(single.Direct.TokenTransitMs?.P99)})",
+                single.OverheadVsDirect is { P99Ms: <= 1, P50Ms: <= 1 }));
         }
 
         if (Find("pass-through c64") is [var throughput])
@@ -84,7 +86,7 @@ internal static class Targets
             string.Create(CultureInfo.InvariantCulture, $"{idleRssMb:0.0} MB"),
             idleRssMb <= 100));
 
-        var perStream = results.Where(r => r.Name.StartsWith("moa", StringComparison.Ordinal) && r.Gateway.Server is not null).ToList();
+        var perStream = results.Where(r => r.Name.StartsWith("moa", StringComparison.Ordinal) && r.Concurrency > 1 && r.Gateway.Server is not null).ToList();
         if (perStream.Count > 0)
         {
             verdicts.Add(new(
