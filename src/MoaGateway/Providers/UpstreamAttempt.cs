@@ -1,8 +1,10 @@
 using System.ClientModel;
+using System.ClientModel.Primitives;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using MoaGateway.Moa;
+using MoaGateway.OpenAiWire;
 using MoaGateway.Observability;
 using OpenAI.Chat;
 
@@ -22,7 +24,8 @@ internal sealed class UpstreamAttempt : IAsyncDisposable
     private readonly TimeSpan _firstTokenTimeout;
     private readonly TimeSpan _timeout;
     private readonly long _started = Stopwatch.GetTimestamp();
-    private IAsyncEnumerator<StreamingChatCompletionUpdate>? _updates;
+    private PipelineResponse? _response;
+    private ChatChunkReader? _chunks;
     private bool _sawFirstDelta;
     private bool _sawFinishReason;
 
@@ -49,9 +52,7 @@ internal sealed class UpstreamAttempt : IAsyncDisposable
         var attempt = new UpstreamAttempt(upstream, agent, cancellationToken);
         try
         {
-            attempt._updates = upstream.GetChatClient(agent.Model)
-                .CompleteChatStreamingAsync(messages, options, attempt._deadline.Token)
-                .GetAsyncEnumerator(attempt._deadline.Token);
+            await attempt.SendAsync(messages, options);
             if (!await attempt.MoveNextAsync())
             {
                 throw attempt.Counted(new UpstreamException($"{agent} failed: the stream ended before its first token.")
@@ -73,56 +74,75 @@ internal sealed class UpstreamAttempt : IAsyncDisposable
 
     public async ValueTask<bool> MoveNextAsync()
     {
-        while (true)
+        ChatDelta? delta;
+        try
         {
-            bool hasNext;
-            try
-            {
-                hasNext = await _updates!.MoveNextAsync();
-            }
-            catch (Exception exception) when (Translate(exception) is { } failure)
-            {
-                throw Counted(failure);
-            }
-
-            if (!hasNext)
-            {
-                return _sawFinishReason || !_sawFirstDelta
-                    ? false
-                    : throw Counted(new UpstreamException($"{_agent} failed: the stream ended without a finish reason.")
-                    {
-                        IsTransient = true,
-                        ErrorType = "truncated",
-                    });
-            }
-
-            if (ToDelta(_updates.Current) is not { } delta)
-            {
-                continue;
-            }
-
-            if (!_sawFirstDelta)
-            {
-                _sawFirstDelta = true;
-                var remaining = _timeout - Stopwatch.GetElapsedTime(_started);
-                _deadline.CancelAfter(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
-            }
-
-            _sawFinishReason |= delta.FinishReason is not null;
-            Current = delta;
-            return true;
+            delta = await _chunks!.ReadAsync(_deadline.Token);
         }
+        catch (Exception exception) when (Translate(exception) is { } failure)
+        {
+            throw Counted(failure);
+        }
+
+        if (delta is null)
+        {
+            return _sawFinishReason || !_sawFirstDelta
+                ? false
+                : throw Counted(new UpstreamException($"{_agent} failed: the stream ended without a finish reason.")
+                {
+                    IsTransient = true,
+                    ErrorType = "truncated",
+                });
+        }
+
+        if (!_sawFirstDelta)
+        {
+            _sawFirstDelta = true;
+            var remaining = _timeout - Stopwatch.GetElapsedTime(_started);
+            _deadline.CancelAfter(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
+        }
+
+        _sawFinishReason |= delta.FinishReason is not null;
+        Current = delta;
+        return true;
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (_updates is not null)
+        if (_chunks is not null)
         {
-            await _updates.DisposeAsync();
+            await _chunks.DisposeAsync();
         }
+
+        // Mid-stream, this closes the connection, which is how the upstream learns to stop generating.
+        _response?.Dispose();
 
         _deadline.Dispose();
         _upstream.CallSlots.Release();
+    }
+
+    /// <summary>
+    /// Sends the request through the SDK, which builds it, authenticates it and turns an error status into an
+    /// exception, and keeps the response unread: the events are read by <see cref="ChatChunkReader"/>, not the SDK's
+    /// model layer, which builds a JSON document and a tree of model objects for every streamed token.
+    /// </summary>
+    private async Task SendAsync(IReadOnlyList<ChatMessage> messages, ChatCompletionOptions options)
+    {
+        try
+        {
+            var pages = _upstream.GetChatClient(_agent.Model).CompleteChatStreamingAsync(messages, options, _deadline.Token).GetRawPagesAsync();
+            await foreach (var page in pages.WithCancellation(_deadline.Token))
+            {
+                _response = page.GetRawResponse();
+                break;
+            }
+
+            _chunks = new ChatChunkReader(_response?.ContentStream ?? throw new InvalidDataException("The response has no body."));
+        }
+        catch (Exception exception) when (Translate(exception) is { } failure)
+        {
+            throw Counted(failure);
+        }
     }
 
     private UpstreamException Counted(UpstreamException failure)
@@ -170,6 +190,12 @@ internal sealed class UpstreamAttempt : IAsyncDisposable
                 ErrorType = $"http_{result.Status}",
             },
             ClientResultException { InnerException: { } inner } => ConnectionFailed(inner),
+            UpstreamStreamErrorException streamError => new UpstreamException(
+                $"{_agent} failed: error in the stream: {_upstream.Redact(streamError.Message)}", UpstreamFailure.Error, exception)
+            {
+                IsTransient = true,
+                ErrorType = "stream_error",
+            },
             HttpRequestException or IOException => ConnectionFailed(exception),
             _ => new UpstreamException($"{_agent} failed: unreadable response: {_upstream.Redact(exception.Message)}", UpstreamFailure.Error, exception)
             {
@@ -239,34 +265,4 @@ internal sealed class UpstreamAttempt : IAsyncDisposable
             ? TimeSpan.FromTicks(Math.Max(0, (at - DateTimeOffset.UtcNow).Ticks))
             : null;
     }
-
-    private static ChatDelta? ToDelta(StreamingChatCompletionUpdate update)
-    {
-        var content = update.ContentUpdate.Count switch
-        {
-            0 => null,
-            1 => update.ContentUpdate[0].Text,
-            _ => string.Concat(update.ContentUpdate.Select(part => part.Text)),
-        };
-        IReadOnlyList<ToolCallDelta>? toolCalls = update.ToolCallUpdates.Count == 0
-            ? null
-            : [.. update.ToolCallUpdates.Select(call => new ToolCallDelta(
-                call.Index, call.ToolCallId, call.FunctionName, call.FunctionArgumentsUpdate?.ToString()))];
-        var finishReason = update.FinishReason is { } reason ? FinishReasonName(reason) : null;
-        var usage = update.Usage is { } counts ? new TokenCounts(counts.InputTokenCount, counts.OutputTokenCount) : (TokenCounts?)null;
-
-        return content is null && update.RefusalUpdate is null && toolCalls is null && finishReason is null && usage is null
-            ? null
-            : new ChatDelta(content, update.RefusalUpdate, toolCalls, finishReason, usage);
-    }
-
-    private static string FinishReasonName(ChatFinishReason reason) => reason switch
-    {
-        ChatFinishReason.Stop => "stop",
-        ChatFinishReason.Length => "length",
-        ChatFinishReason.ToolCalls => "tool_calls",
-        ChatFinishReason.ContentFilter => "content_filter",
-        ChatFinishReason.FunctionCall => "function_call",
-        _ => "stop",
-    };
 }

@@ -41,6 +41,9 @@ public sealed record FakeReply
     /// <summary>A 200 whose body is not JSON (non-streaming) or whose events are not JSON (streaming).</summary>
     public bool Malformed { get; init; }
 
+    /// <summary>Streaming sends an OpenAI error object as the event after the first token, then ends.</summary>
+    public bool ErrorEventAfterFirstToken { get; init; }
+
     /// <summary>Streaming ends cleanly after the first token, without a finish reason or <c>[DONE]</c>.</summary>
     public bool EndWithoutFinish { get; init; }
 
@@ -237,6 +240,13 @@ public sealed class FakeUpstream : IAsyncDisposable
 
             if (i == 0 && reply.EndWithoutFinish)
             {
+                return;
+            }
+
+            if (i == 0 && reply.ErrorEventAfterFirstToken)
+            {
+                await WriteEventAsync(context, new { error = new { message = reply.ErrorMessage ?? $"scripted failure of {model}", type = "server_error" } }, aborted);
+                await context.Response.WriteAsync("data: [DONE]\n\n", aborted);
                 return;
             }
 

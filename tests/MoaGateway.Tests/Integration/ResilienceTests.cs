@@ -92,12 +92,14 @@ public sealed class ResilienceTests
     [InlineData(nameof(FakeReply.ResetBeforeResponse))]
     [InlineData(nameof(FakeReply.BreakAfterFirstToken))]
     [InlineData(nameof(FakeReply.EndWithoutFinish))]
+    [InlineData(nameof(FakeReply.ErrorEventAfterFirstToken))]
     public async Task A_proposer_whose_connection_breaks_is_retried_whole(string fault)
     {
         var reply = fault switch
         {
             nameof(FakeReply.ResetBeforeResponse) => new FakeReply { ResetBeforeResponse = true, FailTimes = 1 },
             nameof(FakeReply.BreakAfterFirstToken) => new FakeReply { BreakAfterFirstToken = true, FailTimes = 1 },
+            nameof(FakeReply.ErrorEventAfterFirstToken) => new FakeReply { ErrorEventAfterFirstToken = true, FailTimes = 1 },
             _ => new FakeReply { EndWithoutFinish = true, FailTimes = 1 },
         };
         var (upstream, gateway) = await StartAsync(u => u.Reply("p1", reply), s => s.Model("m", [["p1"]], "agg"));
@@ -109,6 +111,22 @@ public sealed class ResilienceTests
         Assert.Equal(HttpStatusCode.OK, code);
         Assert.Equal(2, Agent(body, 0, 0)["attempts"]!.GetValue<int>());
         Assert.EndsWith("1. answer from p1", Assert.Single(upstream.RequestsFor("agg")).SystemText, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_error_event_inside_a_stream_fails_the_agent_with_the_upstreams_message()
+    {
+        var (upstream, gateway) = await StartAsync(
+            u => u.Reply("p1", new FakeReply { ErrorEventAfterFirstToken = true, ErrorMessage = "overloaded, try later" }),
+            s => s.Model("m", [["p1", "p2"]], "agg"));
+        await using var _ = upstream;
+        await using var __ = gateway;
+
+        var (code, body) = await AskAsync(gateway, "m");
+
+        Assert.Equal(HttpStatusCode.OK, code);
+        Assert.Equal("failed", Agent(body, 0, 0)["status"]!.GetValue<string>());
+        Assert.Contains("error in the stream: overloaded, try later", Agent(body, 0, 0)["error"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
     [Fact]
