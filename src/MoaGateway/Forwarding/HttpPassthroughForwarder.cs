@@ -99,7 +99,12 @@ public sealed class HttpPassthroughForwarder : IPassthroughForwarder
         try
         {
             await using var source = await content.ReadAsStreamAsync(deadline);
-            await context.Response.StartAsync(cancellationToken);
+            if (content.Headers.ContentType?.MediaType == "text/event-stream")
+            {
+                // The client learns at once that its stream has begun; any other body carries its headers in its first write.
+                await context.Response.StartAsync(cancellationToken);
+            }
+
             int read;
             while ((read = await source.ReadAsync(buffer, deadline)) > 0)
             {
