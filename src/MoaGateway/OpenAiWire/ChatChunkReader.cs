@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using MoaGateway.Moa;
 
@@ -20,6 +21,8 @@ public sealed class ChatChunkReader(Stream stream) : IAsyncDisposable
     /// <summary>The next delta that carries something; null once the stream says <c>[DONE]</c> or closes.</summary>
     /// <exception cref="JsonException">An event is not a well-formed chunk.</exception>
     /// <exception cref="UpstreamStreamErrorException">The upstream reported an error inside the stream.</exception>
+    // Called once per streamed event and usually suspended: a pooled state machine spares an allocation per event.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<ChatDelta?> ReadAsync(CancellationToken cancellationToken)
     {
         while (!_ended)

@@ -1,11 +1,12 @@
-using System.ClientModel;
 using System.ClientModel.Primitives;
+using System.ClientModel;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using MoaGateway.Moa;
-using MoaGateway.OpenAiWire;
 using MoaGateway.Observability;
+using MoaGateway.OpenAiWire;
 using OpenAI.Chat;
 
 namespace MoaGateway.Providers;
@@ -72,6 +73,7 @@ internal sealed class UpstreamAttempt : IAsyncDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> MoveNextAsync()
     {
         ChatDelta? delta;
