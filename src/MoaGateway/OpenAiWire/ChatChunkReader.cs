@@ -19,9 +19,9 @@ public sealed class ChatChunkReader(Stream stream) : IAsyncDisposable
     private bool _ended;
 
     /// <summary>The next delta that carries something; null once the stream says <c>[DONE]</c> or closes.</summary>
+    /// <remarks>Called once per streamed event and usually suspended, so its state machine is pooled, not allocated per event.</remarks>
     /// <exception cref="JsonException">An event is not a well-formed chunk.</exception>
     /// <exception cref="UpstreamStreamErrorException">The upstream reported an error inside the stream.</exception>
-    // Called once per streamed event and usually suspended: a pooled state machine spares an allocation per event.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<ChatDelta?> ReadAsync(CancellationToken cancellationToken)
     {
