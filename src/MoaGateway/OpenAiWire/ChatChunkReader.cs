@@ -168,12 +168,11 @@ public sealed class ChatChunkReader(Stream stream) : IAsyncDisposable
 
         private static void ReadChoices(ref Utf8JsonReader reader, ref DeltaFields fields)
         {
-            if (reader.TokenType == JsonTokenType.Null)
+            if (!Opens(ref reader, JsonTokenType.StartArray))
             {
                 return;
             }
 
-            Expect(ref reader, JsonTokenType.StartArray, read: false);
             while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
             {
                 Expect(ref reader, JsonTokenType.StartObject, read: false);
@@ -183,8 +182,7 @@ public sealed class ChatChunkReader(Stream stream) : IAsyncDisposable
                 {
                     if (reader.ValueTextEquals("index"u8))
                     {
-                        reader.Read();
-                        index = reader.GetInt32();
+                        index = NextInt32(ref reader);
                     }
                     else if (reader.ValueTextEquals("delta"u8))
                     {
@@ -193,8 +191,7 @@ public sealed class ChatChunkReader(Stream stream) : IAsyncDisposable
                     }
                     else if (reader.ValueTextEquals("finish_reason"u8))
                     {
-                        reader.Read();
-                        choice.FinishReason = reader.GetString();
+                        choice.FinishReason = NextString(ref reader);
                     }
                     else
                     {
@@ -213,23 +210,20 @@ public sealed class ChatChunkReader(Stream stream) : IAsyncDisposable
 
         private static void ReadDelta(ref Utf8JsonReader reader, ref DeltaFields fields)
         {
-            if (reader.TokenType == JsonTokenType.Null)
+            if (!Opens(ref reader, JsonTokenType.StartObject))
             {
                 return;
             }
 
-            Expect(ref reader, JsonTokenType.StartObject, read: false);
             while (NextProperty(ref reader))
             {
                 if (reader.ValueTextEquals("content"u8))
                 {
-                    reader.Read();
-                    fields.Content = reader.GetString();
+                    fields.Content = NextString(ref reader);
                 }
                 else if (reader.ValueTextEquals("refusal"u8))
                 {
-                    reader.Read();
-                    fields.Refusal = reader.GetString();
+                    fields.Refusal = NextString(ref reader);
                 }
                 else if (reader.ValueTextEquals("tool_calls"u8))
                 {
@@ -245,12 +239,11 @@ public sealed class ChatChunkReader(Stream stream) : IAsyncDisposable
 
         private static List<ToolCallDelta>? ReadToolCalls(ref Utf8JsonReader reader)
         {
-            if (reader.TokenType == JsonTokenType.Null)
+            if (!Opens(ref reader, JsonTokenType.StartArray))
             {
                 return null;
             }
 
-            Expect(ref reader, JsonTokenType.StartArray, read: false);
             var calls = new List<ToolCallDelta>(1);
             while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
             {
@@ -261,13 +254,11 @@ public sealed class ChatChunkReader(Stream stream) : IAsyncDisposable
                 {
                     if (reader.ValueTextEquals("index"u8))
                     {
-                        reader.Read();
-                        index = reader.GetInt32();
+                        index = NextInt32(ref reader);
                     }
                     else if (reader.ValueTextEquals("id"u8))
                     {
-                        reader.Read();
-                        id = reader.GetString();
+                        id = NextString(ref reader);
                     }
                     else if (reader.ValueTextEquals("function"u8))
                     {
@@ -288,23 +279,20 @@ public sealed class ChatChunkReader(Stream stream) : IAsyncDisposable
 
         private static void ReadFunction(ref Utf8JsonReader reader, ref string? name, ref string? arguments)
         {
-            if (reader.TokenType == JsonTokenType.Null)
+            if (!Opens(ref reader, JsonTokenType.StartObject))
             {
                 return;
             }
 
-            Expect(ref reader, JsonTokenType.StartObject, read: false);
             while (NextProperty(ref reader))
             {
                 if (reader.ValueTextEquals("name"u8))
                 {
-                    reader.Read();
-                    name = reader.GetString();
+                    name = NextString(ref reader);
                 }
                 else if (reader.ValueTextEquals("arguments"u8))
                 {
-                    reader.Read();
-                    arguments = reader.GetString();
+                    arguments = NextString(ref reader);
                 }
                 else
                 {
@@ -315,12 +303,11 @@ public sealed class ChatChunkReader(Stream stream) : IAsyncDisposable
 
         private static TokenCounts? ReadUsage(ref Utf8JsonReader reader)
         {
-            if (reader.TokenType == JsonTokenType.Null)
+            if (!Opens(ref reader, JsonTokenType.StartObject))
             {
                 return null;
             }
 
-            Expect(ref reader, JsonTokenType.StartObject, read: false);
             int prompt = 0, completion = 0;
             while (NextProperty(ref reader))
             {
@@ -357,8 +344,7 @@ public sealed class ChatChunkReader(Stream stream) : IAsyncDisposable
             {
                 if (reader.ValueTextEquals("message"u8))
                 {
-                    reader.Read();
-                    message = reader.GetString() ?? message;
+                    message = NextString(ref reader) ?? message;
                 }
                 else
                 {
@@ -367,6 +353,31 @@ public sealed class ChatChunkReader(Stream stream) : IAsyncDisposable
             }
 
             return message;
+        }
+
+        /// <summary>True at the start of a value of type <paramref name="start"/>, false at null; anything else is malformed.</summary>
+        private static bool Opens(ref Utf8JsonReader reader, JsonTokenType start)
+        {
+            if (reader.TokenType == JsonTokenType.Null)
+            {
+                return false;
+            }
+
+            Expect(ref reader, start, read: false);
+            return true;
+        }
+
+        /// <summary>The string value of the property the reader is on.</summary>
+        private static string? NextString(ref Utf8JsonReader reader)
+        {
+            reader.Read();
+            return reader.GetString();
+        }
+
+        private static int NextInt32(ref Utf8JsonReader reader)
+        {
+            reader.Read();
+            return reader.GetInt32();
         }
 
         /// <summary>Moves to the next property name of the current object; false at its end.</summary>
