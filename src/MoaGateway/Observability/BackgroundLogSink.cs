@@ -41,9 +41,14 @@ internal sealed class BackgroundLogSink : ILogEventSink, IDisposable
     public void Dispose()
     {
         _queue.CompleteAdding();
-        _writer.Join(TimeSpan.FromSeconds(5));
+
+        // A writer stuck in a sink past the wait still reads the queue, so the queue is disposed only once it is done.
+        if (_writer.Join(TimeSpan.FromSeconds(5)))
+        {
+            _queue.Dispose();
+        }
+
         _sinks.Dispose();
-        _queue.Dispose();
     }
 
     private void Write()
