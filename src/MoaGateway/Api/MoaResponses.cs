@@ -59,7 +59,7 @@ internal static class MoaResponses
         RequestLogDetails? details)
     {
         var response = context.Response;
-        response.ContentType = "text/event-stream";
+        response.ContentType = SseWriter.MediaType;
         response.Headers.CacheControl = "no-cache";
         response.Headers["X-Accel-Buffering"] = "no";
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();

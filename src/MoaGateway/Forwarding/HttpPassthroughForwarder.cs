@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using Microsoft.AspNetCore.Http.Features;
 using MoaGateway.Moa;
+using MoaGateway.OpenAiWire;
 using MoaGateway.Providers;
 
 namespace MoaGateway.Forwarding;
@@ -99,7 +100,7 @@ public sealed class HttpPassthroughForwarder : IPassthroughForwarder
         try
         {
             await using var source = await content.ReadAsStreamAsync(deadline);
-            if (content.Headers.ContentType?.MediaType == "text/event-stream")
+            if (content.Headers.ContentType?.MediaType == SseWriter.MediaType)
             {
                 // The client learns at once that its stream has begun; any other body carries its headers in its first write.
                 await context.Response.StartAsync(cancellationToken);

@@ -8,6 +8,8 @@ namespace MoaGateway.OpenAiWire;
 /// <summary>Writes server-sent events to a pipe, one flush per event so every event leaves as soon as it exists.</summary>
 public sealed class SseWriter(PipeWriter pipe) : IDisposable
 {
+    public const string MediaType = "text/event-stream";
+
     private readonly Utf8JsonWriter _json = new(pipe, new JsonWriterOptions { SkipValidation = true });
 
     /// <summary>Starts a <c>data:</c> event; write one JSON value to the returned writer, then call <see cref="EndEventAsync"/>.</summary>

@@ -1,5 +1,5 @@
-using System.ClientModel.Primitives;
 using System.ClientModel;
+using System.ClientModel.Primitives;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;

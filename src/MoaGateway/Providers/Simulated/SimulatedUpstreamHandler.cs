@@ -71,7 +71,7 @@ public sealed class SimulatedUpstreamHandler(SimulationOptions options) : HttpMe
         var pipe = new Pipe();
         _ = WriteStreamAsync(pipe.Writer, header, tokens, finishReason, usage, includeUsage, cancellationToken);
         var content = new StreamContent(pipe.Reader.AsStream());
-        content.Headers.ContentType = new MediaTypeHeaderValue("text/event-stream");
+        content.Headers.ContentType = new MediaTypeHeaderValue(SseWriter.MediaType);
         return new HttpResponseMessage(HttpStatusCode.OK) { Content = content };
     }
 
