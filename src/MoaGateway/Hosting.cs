@@ -21,7 +21,7 @@ public static class Hosting
             .Configure<IOptions<GatewayOptions>>((kestrel, gateway) => kestrel.Limits.MaxRequestBodySize = gateway.Value.Limits.MaxRequestBodyBytes);
 
         services.AddSingleton<VirtualModelCatalog>();
-        services.AddSingleton<UpstreamRegistry>();
+        services.AddSingleton<ProviderRegistry>();
         services.AddSingleton<IAgentInvoker, OpenAiAgentInvoker>();
         services.AddSingleton<MoaEngine>();
         services.AddSingleton<IPassthroughForwarder, HttpPassthroughForwarder>();

@@ -4,14 +4,14 @@ using MoaGateway.Providers;
 namespace MoaGateway;
 
 /// <summary>Resolves providers and models when the host starts, so a bad set-up fails at once, and says what is served.</summary>
-internal sealed partial class StartupReport(VirtualModelCatalog catalog, UpstreamRegistry upstreams, ILogger<StartupReport> logger) : IHostedService
+internal sealed partial class StartupReport(VirtualModelCatalog catalog, ProviderRegistry registry, ILogger<StartupReport> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
         foreach (var model in catalog.All)
         {
             var simulated = model.AllAgents.Select(agent => agent.Provider).Distinct(StringComparer.OrdinalIgnoreCase)
-                .Where(provider => upstreams.Get(provider).IsSimulated)
+                .Where(provider => registry.Get(provider).IsSimulated)
                 .ToList();
             var shape = string.Join(" -> ", model.Layers.Select(layer => layer.Agents.Count.ToString(System.Globalization.CultureInfo.InvariantCulture)));
             var aggregator = model.Aggregator.ToString();

@@ -20,7 +20,7 @@ public static class ChatCompletionsApi
     private static async Task<IResult> CreateAsync(
         HttpContext context,
         VirtualModelCatalog catalog,
-        UpstreamRegistry upstreams,
+        ProviderRegistry providers,
         MoaEngine engine,
         IPassthroughForwarder forwarder,
         IOptions<GatewayOptions> options,
@@ -58,10 +58,10 @@ public static class ChatCompletionsApi
             return await MoaAsync(context, model, request, engine, options.Value, scope);
         }
 
-        return PassthroughTarget(request.Model, upstreams) switch
+        return PassthroughTarget(request.Model, providers) switch
         {
-            (Upstream upstream, string upstreamModel, _) =>
-                await PassthroughAsync(context, forwarder, upstream, ModelField.Replace(body.Span, upstreamModel), cancellationToken),
+            (Provider provider, string providerModel, _) =>
+                await PassthroughAsync(context, forwarder, provider, ModelField.Replace(body.Span, providerModel), cancellationToken),
             (_, _, string unavailable) => OpenAiError.ProviderUnavailable(unavailable),
             _ => OpenAiError.ModelNotFound(request.Model),
         };
@@ -89,21 +89,21 @@ public static class ChatCompletionsApi
     }
 
     private static async Task<IResult> PassthroughAsync(
-        HttpContext context, IPassthroughForwarder forwarder, Upstream upstream, byte[] body, CancellationToken cancellationToken)
+        HttpContext context, IPassthroughForwarder forwarder, Provider provider, byte[] body, CancellationToken cancellationToken)
     {
         try
         {
-            await forwarder.ForwardAsync(context, upstream, "chat/completions", body, cancellationToken);
+            await forwarder.ForwardAsync(context, provider, "chat/completions", body, cancellationToken);
             return Results.Empty;
         }
-        catch (UpstreamException exception)
+        catch (ProviderException exception)
         {
-            return OpenAiError.FromUpstream(exception);
+            return OpenAiError.FromProvider(exception);
         }
     }
 
     /// <summary>Splits <c>provider/model</c> at its first slash; model ids such as <c>meta-llama/Llama-3.3-70B</c> keep theirs.</summary>
-    private static (Upstream? Upstream, string? Model, string? Unavailable) PassthroughTarget(string name, UpstreamRegistry upstreams)
+    private static (Provider? Provider, string? Model, string? Unavailable) PassthroughTarget(string name, ProviderRegistry providers)
     {
         var slash = name.IndexOf('/', StringComparison.Ordinal);
         if (slash <= 0 || slash == name.Length - 1)
@@ -113,8 +113,8 @@ public static class ChatCompletionsApi
 
         var provider = name[..slash];
         var model = name[(slash + 1)..];
-        return upstreams.TryGet(provider, out var upstream)
-            ? (upstream, model, null)
-            : (null, null, upstreams.UnavailableReason(provider));
+        return providers.TryGet(provider, out var registered)
+            ? (registered, model, null)
+            : (null, null, providers.UnavailableReason(provider));
     }
 }

@@ -31,7 +31,7 @@ internal static class MoaResponses
         catch (Exception exception) when (Failure(exception, scope) is { } failure)
         {
             outcome = "error";
-            return OpenAiError.FromUpstream(failure);
+            return failure;
         }
         finally
         {
@@ -97,12 +97,12 @@ internal static class MoaResponses
         catch (Exception exception) when (!response.HasStarted && Failure(exception, scope) is { } failure)
         {
             outcome = "error";
-            await OpenAiError.FromUpstream(failure).ExecuteAsync(context);
+            await failure.ExecuteAsync(context);
         }
         catch (Exception exception) when (Failure(exception, scope) is { } failure)
         {
             outcome = "error";
-            OpenAiError.FromUpstream(failure).WriteTo(sse.BeginEvent());
+            failure.WriteTo(sse.BeginEvent());
             await sse.EndEventAsync(CancellationToken.None);
             await Task.Delay(ErrorEventDrain, CancellationToken.None);
             context.Abort();
@@ -129,9 +129,9 @@ internal static class MoaResponses
     }
 
     /// <summary>What to tell the client about <paramref name="exception"/>; null when there is no one left to tell, or it is a bug.</summary>
-    private static UpstreamException? Failure(Exception exception, RequestScope scope) => exception switch
+    private static OpenAiError? Failure(Exception exception, RequestScope scope) => exception switch
     {
-        UpstreamException upstream => upstream,
+        ProviderException provider => OpenAiError.FromProvider(provider),
         OperationCanceledException => scope.Failure,
         _ => null,
     };

@@ -19,20 +19,20 @@ public static class ModelsApi
     }
 
     /// <summary>The models the client's key may use: others are neither listed nor retrievable.</summary>
-    private static JsonHttpResult<ModelList> List(HttpContext context, VirtualModelCatalog catalog, UpstreamRegistry upstreams) =>
+    private static JsonHttpResult<ModelList> List(HttpContext context, VirtualModelCatalog catalog, ProviderRegistry providers) =>
         TypedResults.Json(
-            new ModelList([.. catalog.All.Where(model => ClientKey.Allows(context, model.Id)).Select(model => Card(model, upstreams))]),
+            new ModelList([.. catalog.All.Where(model => ClientKey.Allows(context, model.Id)).Select(model => Card(model, providers))]),
             ApiJsonContext.Default.ModelList);
 
     private static Results<JsonHttpResult<ModelCard>, OpenAiError> Retrieve(
-        string id, HttpContext context, VirtualModelCatalog catalog, UpstreamRegistry upstreams) =>
+        string id, HttpContext context, VirtualModelCatalog catalog, ProviderRegistry providers) =>
         catalog.TryGet(id, out var model) && ClientKey.Allows(context, id)
-            ? TypedResults.Json(Card(model, upstreams), ApiJsonContext.Default.ModelCard)
+            ? TypedResults.Json(Card(model, providers), ApiJsonContext.Default.ModelCard)
             : OpenAiError.ModelNotFound(id);
 
-    private static ModelCard Card(VirtualModel model, UpstreamRegistry upstreams)
+    private static ModelCard Card(VirtualModel model, ProviderRegistry providers)
     {
-        var simulated = model.AllAgents.Any(agent => upstreams.TryGet(agent.Provider, out var upstream) && upstream.IsSimulated);
+        var simulated = model.AllAgents.Any(agent => providers.TryGet(agent.Provider, out var provider) && provider.IsSimulated);
         return new ModelCard(
             model.Id,
             StartedAt,

@@ -24,12 +24,20 @@ public sealed record OpenAiError(int StatusCode, string Message, string Type, st
         null,
         "request_too_large");
 
-    public static OpenAiError FromUpstream(UpstreamException exception) => exception.Failure switch
-    {
-        UpstreamFailure.Timeout => new(StatusCodes.Status504GatewayTimeout, exception.Message, "upstream_error", null, "upstream_timeout"),
-        UpstreamFailure.ShuttingDown => new(StatusCodes.Status503ServiceUnavailable, exception.Message, "server_error", null, "server_shutting_down"),
-        _ => new(StatusCodes.Status502BadGateway, exception.Message, "upstream_error", null, "upstream_error"),
-    };
+    public static OpenAiError FromProvider(ProviderException exception) => exception.Failure == ProviderFailure.Timeout
+        ? new(StatusCodes.Status504GatewayTimeout, exception.Message, "upstream_error", null, "upstream_timeout")
+        : new(StatusCodes.Status502BadGateway, exception.Message, "upstream_error", null, "upstream_error");
+
+    /// <summary>The request's own deadline (<c>RequestTimeoutSeconds</c>) passed, whichever call it was waiting for.</summary>
+    public static OpenAiError DeadlinePassed(TimeSpan deadline) => new(
+        StatusCodes.Status504GatewayTimeout,
+        $"The request did not complete within its deadline of {deadline.TotalSeconds:0.###} s.",
+        "timeout_error",
+        null,
+        "request_timeout");
+
+    public static OpenAiError ShuttingDown() => new(
+        StatusCodes.Status503ServiceUnavailable, "The gateway is shutting down; retry the request.", "server_error", null, "server_shutting_down");
 
     public static OpenAiError TooManyRequests() => new(
         StatusCodes.Status429TooManyRequests,

@@ -1,5 +1,3 @@
-using MoaGateway.Moa;
-
 namespace MoaGateway.Api;
 
 /// <summary>The ways one chat request can be cut short: its client going away, its deadline, or the end of the shutdown drain.</summary>
@@ -26,11 +24,11 @@ internal sealed class RequestScope : IDisposable
     public CancellationToken ClientGone => _clientGone;
 
     /// <summary>Why the request was cut short, as a failure the client should hear of; null when the client itself went away.</summary>
-    public UpstreamException? Failure => _clientGone.IsCancellationRequested || !_source.IsCancellationRequested
+    public OpenAiError? Failure => _clientGone.IsCancellationRequested || !_source.IsCancellationRequested
         ? null
         : _drainOver.IsCancellationRequested
-            ? new UpstreamException("The gateway is shutting down; retry the request.", UpstreamFailure.ShuttingDown)
-            : new UpstreamException($"The request did not complete within its deadline of {_deadline.TotalSeconds:0.###} s.", UpstreamFailure.Timeout);
+            ? OpenAiError.ShuttingDown()
+            : OpenAiError.DeadlinePassed(_deadline);
 
     public void Dispose() => _source.Dispose();
 }

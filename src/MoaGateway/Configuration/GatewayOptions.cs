@@ -87,7 +87,7 @@ public sealed class ProviderOptions
     /// <summary>Upper bound on one upstream call, from sending the request to its last byte; agents may override it.</summary>
     public double TimeoutSeconds { get; set; } = 120;
 
-    /// <summary>Upstream calls in flight to this provider at once; further calls wait, so one slow provider cannot take every slot.</summary>
+    /// <summary>Calls in flight to this provider at once; further calls wait, so one slow provider cannot take every slot.</summary>
     public int MaxConcurrentCalls { get; set; } = 256;
 
     /// <summary>

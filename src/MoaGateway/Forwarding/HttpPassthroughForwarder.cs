@@ -22,9 +22,9 @@ public sealed class HttpPassthroughForwarder : IPassthroughForwarder
         "Transfer-Encoding", "Upgrade");
 
     public async Task ForwardAsync(
-        HttpContext context, Upstream upstream, string path, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+        HttpContext context, Provider provider, string path, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(upstream.BaseUrl, path))
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(provider.BaseUrl, path))
         {
             Content = new ReadOnlyMemoryContent(body),
         };
@@ -34,18 +34,18 @@ public sealed class HttpPassthroughForwarder : IPassthroughForwarder
             request.Headers.TryAddWithoutValidation("Accept", accept);
         }
 
-        upstream.Authorize(request);
+        provider.Authorize(request);
 
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(TimeSpan.FromSeconds(upstream.Options.TimeoutSeconds));
+        deadline.CancelAfter(TimeSpan.FromSeconds(provider.Options.TimeoutSeconds));
 
         var upstreamResponse = await BeforeRelayAsync(
-            upstream, "connection failed", () => upstream.HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token), cancellationToken);
+            provider, "connection failed", () => provider.HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token), cancellationToken);
         using (upstreamResponse)
         {
             var error = upstreamResponse.IsSuccessStatusCode
                 ? null
-                : await BeforeRelayAsync(upstream, "unreadable error", () => ErrorBodyAsync(upstream, upstreamResponse.Content, deadline.Token), cancellationToken);
+                : await BeforeRelayAsync(provider, "unreadable error", () => ErrorBodyAsync(provider, upstreamResponse.Content, deadline.Token), cancellationToken);
             var response = context.Response;
             response.StatusCode = (int)upstreamResponse.StatusCode;
             CopyHeaders(upstreamResponse.Headers, response.Headers);
@@ -63,7 +63,7 @@ public sealed class HttpPassthroughForwarder : IPassthroughForwarder
     }
 
     /// <summary>One step before anything reaches the client, its failures turned into errors the client can still read.</summary>
-    private static async Task<T> BeforeRelayAsync<T>(Upstream upstream, string failure, Func<Task<T>> step, CancellationToken cancellationToken)
+    private static async Task<T> BeforeRelayAsync<T>(Provider provider, string failure, Func<Task<T>> step, CancellationToken cancellationToken)
     {
         try
         {
@@ -71,12 +71,12 @@ public sealed class HttpPassthroughForwarder : IPassthroughForwarder
         }
         catch (OperationCanceledException exception) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new UpstreamException(
-                $"{upstream.Name} did not answer within {upstream.Options.TimeoutSeconds:0.###} s.", UpstreamFailure.Timeout, exception);
+            throw new ProviderException(
+                $"{provider.Name} did not answer within {provider.Options.TimeoutSeconds:0.###} s.", ProviderFailure.Timeout, exception);
         }
         catch (HttpRequestException exception)
         {
-            throw new UpstreamException($"{upstream.Name} failed: {failure}: {upstream.Redact(exception.Message)}", UpstreamFailure.Error, exception);
+            throw new ProviderException($"{provider.Name} failed: {failure}: {provider.Redact(exception.Message)}", ProviderFailure.Error, exception);
         }
     }
 
@@ -84,12 +84,12 @@ public sealed class HttpPassthroughForwarder : IPassthroughForwarder
     /// A provider's error body, as sent unless it echoes the provider's key (some do), which is then removed. Errors
     /// are small, so it is read whole, up to a bound, before anything is sent.
     /// </summary>
-    private static async Task<byte[]> ErrorBodyAsync(Upstream upstream, HttpContent content, CancellationToken deadline)
+    private static async Task<byte[]> ErrorBodyAsync(Provider provider, HttpContent content, CancellationToken deadline)
     {
         await content.LoadIntoBufferAsync(MaxErrorBodyBytes, deadline);
         var body = await content.ReadAsByteArrayAsync(deadline);
         var text = Encoding.UTF8.GetString(body);
-        var redacted = upstream.Redact(text);
+        var redacted = provider.Redact(text);
         return redacted == text ? body : Encoding.UTF8.GetBytes(redacted);
     }
 

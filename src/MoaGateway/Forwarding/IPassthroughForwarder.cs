@@ -10,8 +10,8 @@ public interface IPassthroughForwarder
 {
     /// <summary>
     /// Sends <paramref name="body"/> to the provider's <paramref name="path"/> and copies the response to <paramref name="context"/>.
-    /// Throws <see cref="Moa.UpstreamException"/> when the upstream fails before anything was written to the client;
+    /// Throws <see cref="Moa.ProviderException"/> when the upstream fails before anything was written to the client;
     /// a failure after that aborts the client connection, so a cut-off answer never looks complete.
     /// </summary>
-    Task ForwardAsync(HttpContext context, Upstream upstream, string path, ReadOnlyMemory<byte> body, CancellationToken cancellationToken);
+    Task ForwardAsync(HttpContext context, Provider provider, string path, ReadOnlyMemory<byte> body, CancellationToken cancellationToken);
 }

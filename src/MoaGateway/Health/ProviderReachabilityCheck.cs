@@ -10,7 +10,7 @@ namespace MoaGateway.Health;
 /// <c>MoaGateway:Readiness:ProbeProviders</c> is on, every real provider answered HTTP below 500 on <c>GET models</c>.
 /// Probe results are kept for <c>ProbeCacheSeconds</c> so frequent readiness probes do not hammer upstreams.
 /// </summary>
-public sealed class ProviderReachabilityCheck(UpstreamRegistry upstreams, IOptions<GatewayOptions> options, TimeProvider time) : IHealthCheck, IDisposable
+public sealed class ProviderReachabilityCheck(ProviderRegistry providers, IOptions<GatewayOptions> options, TimeProvider time) : IHealthCheck, IDisposable
 {
     private readonly SemaphoreSlim _probing = new(1, 1);
     private (DateTimeOffset At, HealthCheckResult Result)? _last;
@@ -45,20 +45,20 @@ public sealed class ProviderReachabilityCheck(UpstreamRegistry upstreams, IOptio
 
     private async Task<HealthCheckResult> ProbeAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var probes = upstreams.All.Where(upstream => !upstream.IsSimulated).Select(async upstream =>
+        var probes = providers.All.Where(provider => !provider.IsSimulated).Select(async provider =>
         {
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             deadline.CancelAfter(timeout);
             try
             {
-                using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(upstream.BaseUrl, "models"));
-                upstream.Authorize(request);
-                using var response = await upstream.HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
-                return (int)response.StatusCode < 500 ? null : $"{upstream.Name}: HTTP {(int)response.StatusCode}";
+                using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(provider.BaseUrl, "models"));
+                provider.Authorize(request);
+                using var response = await provider.HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
+                return (int)response.StatusCode < 500 ? null : $"{provider.Name}: HTTP {(int)response.StatusCode}";
             }
             catch (Exception exception) when (exception is HttpRequestException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
             {
-                return $"{upstream.Name}: unreachable ({(exception is OperationCanceledException ? "timed out" : upstream.Redact(exception.Message))})";
+                return $"{provider.Name}: unreachable ({(exception is OperationCanceledException ? "timed out" : provider.Redact(exception.Message))})";
             }
         });
         var failures = (await Task.WhenAll(probes)).OfType<string>().ToList();

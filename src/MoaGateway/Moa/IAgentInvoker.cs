@@ -4,7 +4,7 @@ namespace MoaGateway.Moa;
 
 /// <summary>
 /// Calls one upstream model, with the provider's timeouts, retries and limits applied. Failures surface as
-/// <see cref="UpstreamException"/>; cancellation through the token as usual.
+/// <see cref="ProviderException"/>; cancellation through the token as usual.
 /// </summary>
 public interface IAgentInvoker
 {

@@ -85,10 +85,10 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
         if (references.Length < spec.MinAgents)
         {
             var failure = reports.All(report => report.Outcome is CallOutcome.Answered or CallOutcome.TimedOut or CallOutcome.Cut)
-                ? UpstreamFailure.Timeout
-                : UpstreamFailure.Error;
+                ? ProviderFailure.Timeout
+                : ProviderFailure.Error;
             var details = string.Join("; ", reports.Where(report => report.Error is not null).Select(report => report.Error));
-            var tooFew = new UpstreamException(
+            var tooFew = new ProviderException(
                 $"Proposer layer {layer} got {references.Length} answer(s), fewer than the {spec.MinAgents} it needs ({details}).", failure)
             {
                 ErrorType = "too_few_answers",
@@ -138,7 +138,7 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
             answered(answer.Text);
             return Report(CallOutcome.Answered, answer.Usage, null, null, answer.FinishReason);
         }
-        catch (UpstreamException exception)
+        catch (ProviderException exception)
         {
             return Report(OutcomeOf(exception), null, exception.Message, exception.ErrorType, null);
         }
@@ -166,27 +166,23 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
                     return call;
                 }
             }
-            catch (UpstreamException exception)
+            catch (ProviderException exception)
             {
                 failures.Add(exception.Message);
                 await call.DisposeAsync();
-                if (exception.Failure == UpstreamFailure.ShuttingDown)
-                {
-                    throw;
-                }
             }
         }
 
-        throw run.Fail(new UpstreamException(
+        throw run.Fail(new ProviderException(
             model.Aggregators.Count == 1 ? failures[0] : $"Every aggregator failed before its first token ({string.Join("; ", failures)}).",
-            UpstreamFailure.Error));
+            ProviderFailure.Error));
     }
 
     private static ChatCompletionOptions Copy(ChatCompletionOptions options) =>
         ModelReaderWriter.Read<ChatCompletionOptions>(ModelReaderWriter.Write(options))!;
 
-    private static CallOutcome OutcomeOf(UpstreamException exception) =>
-        exception.Failure == UpstreamFailure.Timeout ? CallOutcome.TimedOut : CallOutcome.Failed;
+    private static CallOutcome OutcomeOf(ProviderException exception) =>
+        exception.Failure == ProviderFailure.Timeout ? CallOutcome.TimedOut : CallOutcome.Failed;
 
     private void Record(MoaRun run, AgentCallReport report)
     {
@@ -244,7 +240,7 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
             {
                 hasNext = await _deltas!.MoveNextAsync();
             }
-            catch (UpstreamException exception)
+            catch (ProviderException exception)
             {
                 Record(OutcomeOf(exception), exception.Message, exception.ErrorType);
                 run.Fail(exception);

@@ -108,7 +108,7 @@ public sealed class MoaRun(VirtualModel model)
 
     internal void AggregatorStarted() => TimeToFirstToken ??= Stopwatch.GetElapsedTime(_started);
 
-    internal UpstreamException Fail(UpstreamException failure)
+    internal ProviderException Fail(ProviderException failure)
     {
         Failure ??= failure.Message;
         return failure;

@@ -7,17 +7,17 @@ using Polly.CircuitBreaker;
 namespace MoaGateway.Providers;
 
 /// <summary>Calls agents through the official OpenAI SDK, every call streamed, under its provider's resilience pipeline.</summary>
-public sealed class OpenAiAgentInvoker(UpstreamRegistry upstreams) : IAgentInvoker
+public sealed class OpenAiAgentInvoker(ProviderRegistry providers) : IAgentInvoker
 {
     public async Task<AgentAnswer> CompleteAsync(
         AgentSpec agent, IReadOnlyList<ChatMessage> messages, CallProgress progress, CancellationToken cancellationToken)
     {
-        var upstream = upstreams.Get(agent.Provider);
-        return await ExecuteAsync(upstream, async token =>
+        var provider = providers.Get(agent.Provider);
+        return await ExecuteAsync(provider, async token =>
         {
             // Nothing of a proposer's answer has left the gateway, so a failure at any point may be retried whole.
-            var options = WithAgentDefaults(new ChatCompletionOptions(), agent, upstream);
-            await using var attempt = await UpstreamAttempt.OpenAsync(upstream, agent, messages, options, progress, token);
+            var options = WithAgentDefaults(new ChatCompletionOptions(), agent, provider);
+            await using var attempt = await ProviderAttempt.OpenAsync(provider, agent, messages, options, progress, token);
             var answer = new ChatAnswer();
             do
             {
@@ -36,11 +36,11 @@ public sealed class OpenAiAgentInvoker(UpstreamRegistry upstreams) : IAgentInvok
         CallProgress progress,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var upstream = upstreams.Get(agent.Provider);
-        WithAgentDefaults(options, agent, upstream);
+        var provider = providers.Get(agent.Provider);
+        WithAgentDefaults(options, agent, provider);
         // Retried only until the first delta: after that, tokens may be on their way to the client.
         await using var attempt = await ExecuteAsync(
-            upstream, token => UpstreamAttempt.OpenAsync(upstream, agent, messages, options, progress, token), cancellationToken);
+            provider, token => ProviderAttempt.OpenAsync(provider, agent, messages, options, progress, token), cancellationToken);
         do
         {
             yield return attempt.Current;
@@ -48,17 +48,17 @@ public sealed class OpenAiAgentInvoker(UpstreamRegistry upstreams) : IAgentInvok
         while (await attempt.MoveNextAsync());
     }
 
-    private static async Task<T> ExecuteAsync<T>(Upstream upstream, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    private static async Task<T> ExecuteAsync<T>(Provider provider, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
     {
         try
         {
-            return await upstream.Resilience.ExecuteAsync(async token => await call(token), cancellationToken);
+            return await provider.Resilience.ExecuteAsync(async token => await call(token), cancellationToken);
         }
         catch (BrokenCircuitException exception)
         {
             var retryIn = exception.RetryAfter is { } after ? $"; calls resume in {after.TotalSeconds:0.#} s" : string.Empty;
-            GatewayTelemetry.UpstreamError(upstream.Name, "*", "circuit_open");
-            throw new UpstreamException($"{upstream.Name}: circuit open after repeated failures{retryIn}.", UpstreamFailure.Error, exception)
+            GatewayTelemetry.UpstreamError(provider.Name, "*", "circuit_open");
+            throw new ProviderException($"{provider.Name}: circuit open after repeated failures{retryIn}.", ProviderFailure.Error, exception)
             {
                 ErrorType = "circuit_open",
             };
@@ -66,11 +66,11 @@ public sealed class OpenAiAgentInvoker(UpstreamRegistry upstreams) : IAgentInvok
     }
 
     /// <summary>Fills in the agent's configured settings where the request set none, in the field its provider understands.</summary>
-    private static ChatCompletionOptions WithAgentDefaults(ChatCompletionOptions options, AgentSpec agent, Upstream upstream)
+    private static ChatCompletionOptions WithAgentDefaults(ChatCompletionOptions options, AgentSpec agent, Provider provider)
     {
         options.Temperature ??= agent.Temperature;
         options.MaxOutputTokenCount ??= agent.MaxTokens;
-        if (options.MaxOutputTokenCount is { } maxTokens && upstream.Options.MaxTokensField == "max_tokens")
+        if (options.MaxOutputTokenCount is { } maxTokens && provider.Options.MaxTokensField == "max_tokens")
         {
             options.MaxOutputTokenCount = null;
 #pragma warning disable SCME0001 // JsonPatch is the SDK's way to send a field its model types do not expose.

@@ -324,6 +324,7 @@ public sealed class ResilienceTests
 
         Assert.Equal(HttpStatusCode.GatewayTimeout, code);
         Assert.Equal("The request did not complete within its deadline of 0.5 s.", body["error"]!["message"]!.GetValue<string>());
+        Assert.Equal("request_timeout", body["error"]!["code"]!.GetValue<string>());
         await Eventually.True(() => upstream.AbortedModels.Contains("p1"));
     }
 

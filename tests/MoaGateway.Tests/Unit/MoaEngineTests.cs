@@ -58,7 +58,7 @@ public sealed class MoaEngineTests
     {
         var invoker = new ScriptedInvoker { Fails = agent => agent.Model is "a1" or "a2" };
 
-        var error = await Assert.ThrowsAsync<UpstreamException>(() =>
+        var error = await Assert.ThrowsAsync<ProviderException>(() =>
             Drain(new MoaEngine(invoker, NullLogger<MoaEngine>.Instance).RunAsync(TwoLayers, [new UserChatMessage("Q")], new ChatCompletionOptions(), new MoaRun(TwoLayers), default)));
 
         Assert.Equal("Proposer layer 1 got 0 answer(s), fewer than the 1 it needs (p/a1 broke; p/a2 broke).", error.Message);
@@ -89,7 +89,7 @@ public sealed class MoaEngineTests
             }
 
             return Fails(agent)
-                ? Task.FromException<AgentAnswer>(new UpstreamException($"{agent} broke"))
+                ? Task.FromException<AgentAnswer>(new ProviderException($"{agent} broke"))
                 : Task.FromResult(new AgentAnswer($"text of {agent.Model}", UsageOf(agent)));
         }
 

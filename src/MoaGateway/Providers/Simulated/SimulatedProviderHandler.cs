@@ -13,7 +13,7 @@ namespace MoaGateway.Providers.Simulated;
 /// An OpenAI-compatible chat completions server that lives inside the gateway's HTTP client: the SDK and the
 /// pass-through forwarder talk to it exactly as to a real provider, with no network and no tokens spent.
 /// </summary>
-public sealed class SimulatedUpstreamHandler(SimulationOptions options) : HttpMessageHandler
+public sealed class SimulatedProviderHandler(SimulationOptions options) : HttpMessageHandler
 {
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {

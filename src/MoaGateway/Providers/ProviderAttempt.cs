@@ -13,12 +13,12 @@ namespace MoaGateway.Providers;
 
 /// <summary>
 /// One attempt at a streamed upstream call. It holds one of the provider's call slots while it lives, enforces the
-/// first-token and whole-call timeouts, and turns every failure into a client-safe <see cref="UpstreamException"/>.
+/// first-token and whole-call timeouts, and turns every failure into a client-safe <see cref="ProviderException"/>.
 /// Its stream ends normally only after a finish reason: a stream that stops without one was cut short.
 /// </summary>
-internal sealed class UpstreamAttempt : IAsyncDisposable
+internal sealed class ProviderAttempt : IAsyncDisposable
 {
-    private readonly Upstream _upstream;
+    private readonly Provider _provider;
     private readonly AgentSpec _agent;
     private readonly CancellationToken _cancellationToken;
     private readonly CancellationTokenSource _deadline;
@@ -30,13 +30,13 @@ internal sealed class UpstreamAttempt : IAsyncDisposable
     private bool _sawFirstDelta;
     private bool _sawFinishReason;
 
-    private UpstreamAttempt(Upstream upstream, AgentSpec agent, CancellationToken cancellationToken)
+    private ProviderAttempt(Provider provider, AgentSpec agent, CancellationToken cancellationToken)
     {
-        _upstream = upstream;
+        _provider = provider;
         _agent = agent;
         _cancellationToken = cancellationToken;
-        _timeout = agent.Timeout ?? TimeSpan.FromSeconds(upstream.Options.TimeoutSeconds);
-        _firstTokenTimeout = agent.FirstTokenTimeout ?? TimeSpan.FromSeconds(upstream.Options.FirstTokenTimeoutSeconds);
+        _timeout = agent.Timeout ?? TimeSpan.FromSeconds(provider.Options.TimeoutSeconds);
+        _firstTokenTimeout = agent.FirstTokenTimeout ?? TimeSpan.FromSeconds(provider.Options.FirstTokenTimeoutSeconds);
         _deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _deadline.CancelAfter(_firstTokenTimeout < _timeout ? _firstTokenTimeout : _timeout);
     }
@@ -44,19 +44,19 @@ internal sealed class UpstreamAttempt : IAsyncDisposable
     public ChatDelta Current { get; private set; } = null!;
 
     /// <summary>Sends the request and waits for the first delta, on which the returned attempt is positioned.</summary>
-    public static async Task<UpstreamAttempt> OpenAsync(
-        Upstream upstream, AgentSpec agent, IReadOnlyList<ChatMessage> messages, ChatCompletionOptions options, CallProgress progress,
+    public static async Task<ProviderAttempt> OpenAsync(
+        Provider provider, AgentSpec agent, IReadOnlyList<ChatMessage> messages, ChatCompletionOptions options, CallProgress progress,
         CancellationToken cancellationToken)
     {
         progress.StartAttempt();
-        await upstream.CallSlots.WaitAsync(cancellationToken);
-        var attempt = new UpstreamAttempt(upstream, agent, cancellationToken);
+        await provider.CallSlots.WaitAsync(cancellationToken);
+        var attempt = new ProviderAttempt(provider, agent, cancellationToken);
         try
         {
             await attempt.SendAsync(messages, options);
             if (!await attempt.MoveNextAsync())
             {
-                throw attempt.Counted(new UpstreamException($"{agent} failed: the stream ended before its first token.")
+                throw attempt.Counted(new ProviderException($"{agent} failed: the stream ended before its first token.")
                 {
                     IsTransient = true,
                     ErrorType = "truncated",
@@ -90,7 +90,7 @@ internal sealed class UpstreamAttempt : IAsyncDisposable
         {
             return _sawFinishReason || !_sawFirstDelta
                 ? false
-                : throw Counted(new UpstreamException($"{_agent} failed: the stream ended without a finish reason.")
+                : throw Counted(new ProviderException($"{_agent} failed: the stream ended without a finish reason.")
                 {
                     IsTransient = true,
                     ErrorType = "truncated",
@@ -120,7 +120,7 @@ internal sealed class UpstreamAttempt : IAsyncDisposable
         _response?.Dispose();
 
         _deadline.Dispose();
-        _upstream.CallSlots.Release();
+        _provider.CallSlots.Release();
     }
 
     /// <summary>
@@ -132,7 +132,7 @@ internal sealed class UpstreamAttempt : IAsyncDisposable
     {
         try
         {
-            var pages = _upstream.GetChatClient(_agent.Model).CompleteChatStreamingAsync(messages, options, _deadline.Token).GetRawPagesAsync();
+            var pages = _provider.GetChatClient(_agent.Model).CompleteChatStreamingAsync(messages, options, _deadline.Token).GetRawPagesAsync();
             await foreach (var page in pages.WithCancellation(_deadline.Token))
             {
                 _response = page.GetRawResponse();
@@ -147,14 +147,14 @@ internal sealed class UpstreamAttempt : IAsyncDisposable
         }
     }
 
-    private UpstreamException Counted(UpstreamException failure)
+    private ProviderException Counted(ProviderException failure)
     {
         GatewayTelemetry.UpstreamError(_agent.Provider, _agent.Model, failure.ErrorType);
         return failure;
     }
 
     /// <summary>A client-safe failure for <paramref name="exception"/>; null lets the caller's own cancellation through.</summary>
-    private UpstreamException? Translate(Exception exception)
+    private ProviderException? Translate(Exception exception)
     {
         if (_cancellationToken.IsCancellationRequested)
         {
@@ -165,7 +165,7 @@ internal sealed class UpstreamAttempt : IAsyncDisposable
         {
             if (!_deadline.IsCancellationRequested)
             {
-                return new UpstreamException($"{_agent} failed: the connection timed out.", UpstreamFailure.Timeout, exception)
+                return new ProviderException($"{_agent} failed: the connection timed out.", ProviderFailure.Timeout, exception)
                 {
                     IsTransient = true,
                     ErrorType = "connect_timeout",
@@ -175,7 +175,7 @@ internal sealed class UpstreamAttempt : IAsyncDisposable
             var message = !_sawFirstDelta && _firstTokenTimeout < _timeout
                 ? $"{_agent} sent no first token within {_firstTokenTimeout.TotalSeconds:0.###} s."
                 : $"{_agent} did not answer within {_timeout.TotalSeconds:0.###} s.";
-            return new UpstreamException(message, UpstreamFailure.Timeout, exception)
+            return new ProviderException(message, ProviderFailure.Timeout, exception)
             {
                 IsTransient = !_sawFirstDelta,
                 ErrorType = !_sawFirstDelta && _firstTokenTimeout < _timeout ? "first_token_timeout" : "timeout",
@@ -184,30 +184,30 @@ internal sealed class UpstreamAttempt : IAsyncDisposable
 
         return exception switch
         {
-            ClientResultException { Status: > 0 } result => new UpstreamException(
-                $"{_agent} failed: {_upstream.Redact($"HTTP {result.Status}{ErrorMessage(result)}")}", UpstreamFailure.Error, exception)
+            ClientResultException { Status: > 0 } result => new ProviderException(
+                $"{_agent} failed: {_provider.Redact($"HTTP {result.Status}{ErrorMessage(result)}")}", ProviderFailure.Error, exception)
             {
                 IsTransient = result.Status is 408 or 429 or (>= 500 and not 501),
                 RetryAfter = RetryAfter(result),
                 ErrorType = $"http_{result.Status}",
             },
             ClientResultException { InnerException: { } inner } => ConnectionFailed(inner),
-            UpstreamStreamErrorException streamError => new UpstreamException(
-                $"{_agent} failed: error in the stream: {_upstream.Redact(streamError.Message)}", UpstreamFailure.Error, exception)
+            UpstreamStreamErrorException streamError => new ProviderException(
+                $"{_agent} failed: error in the stream: {_provider.Redact(streamError.Message)}", ProviderFailure.Error, exception)
             {
                 IsTransient = true,
                 ErrorType = "stream_error",
             },
             HttpRequestException or IOException => ConnectionFailed(exception),
-            _ => new UpstreamException($"{_agent} failed: unreadable response: {_upstream.Redact(exception.Message)}", UpstreamFailure.Error, exception)
+            _ => new ProviderException($"{_agent} failed: unreadable response: {_provider.Redact(exception.Message)}", ProviderFailure.Error, exception)
             {
                 ErrorType = "malformed_response",
             },
         };
     }
 
-    private UpstreamException ConnectionFailed(Exception exception) =>
-        new($"{_agent} failed: connection failed: {_upstream.Redact(exception.Message)}", UpstreamFailure.Error, exception)
+    private ProviderException ConnectionFailed(Exception exception) =>
+        new($"{_agent} failed: connection failed: {_provider.Redact(exception.Message)}", ProviderFailure.Error, exception)
         {
             IsTransient = true,
             ErrorType = "connection",

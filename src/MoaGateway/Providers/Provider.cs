@@ -12,15 +12,15 @@ namespace MoaGateway.Providers;
 /// One configured provider, ready to call: an HTTP connection pool shared by the OpenAI SDK and the pass-through
 /// forwarder, and the provider's API key, which only ever leaves in an Authorization header.
 /// </summary>
-public sealed class Upstream : IDisposable
+public sealed class Provider : IDisposable
 {
     private readonly OpenAIClient _client;
     private readonly ConcurrentDictionary<string, ChatClient> _chatClients = new(StringComparer.Ordinal);
     private readonly string? _apiKey;
 
-    public Upstream(string name, ProviderOptions options, string? apiKey, string? simulatedBecause, HttpMessageHandler handler, TimeProvider time)
+    public Provider(string name, ProviderOptions options, string? apiKey, string? simulatedBecause, HttpMessageHandler handler, TimeProvider time)
     {
-        Resilience = UpstreamResilience.Create(options, time);
+        Resilience = ProviderResilience.Create(options, time);
         CallSlots = new SemaphoreSlim(options.MaxConcurrentCalls, options.MaxConcurrentCalls);
         Name = name;
         Options = options;
@@ -35,11 +35,11 @@ public sealed class Upstream : IDisposable
             Transport = new HttpClientPipelineTransport(HttpClient),
             // Retries and timeouts are the gateway's, so a client's deadline is never multiplied by hidden SDK retries.
             RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
-            // Every call runs under the gateway's own first-token and whole-call deadlines (UpstreamAttempt). The SDK's
+            // Every call runs under the gateway's own first-token and whole-call deadlines (ProviderAttempt). The SDK's
             // per-read timeout on top of them only restarted a timer for every streamed chunk.
             NetworkTimeout = Timeout.InfiniteTimeSpan,
         };
-        clientOptions.AddPolicy(new UpstreamHeadersPolicy(options.Headers, sendsApiKey: _apiKey is not null), PipelinePosition.BeforeTransport);
+        clientOptions.AddPolicy(new ProviderHeadersPolicy(options.Headers, sendsApiKey: _apiKey is not null), PipelinePosition.BeforeTransport);
         _client = new OpenAIClient(new ApiKeyCredential(_apiKey ?? "no-key"), clientOptions);
     }
 

@@ -1,22 +1,19 @@
 namespace MoaGateway.Moa;
 
-public enum UpstreamFailure
+public enum ProviderFailure
 {
     /// <summary>The upstream answered with an error, broke the connection, or sent something unreadable.</summary>
     Error,
 
     /// <summary>The upstream did not answer in time.</summary>
     Timeout,
-
-    /// <summary>The gateway is shutting down and its drain time is over.</summary>
-    ShuttingDown,
 }
 
-/// <summary>An upstream call failed. The message is safe to show to clients: it never contains credentials.</summary>
-public sealed class UpstreamException(
-    string message, UpstreamFailure failure = UpstreamFailure.Error, Exception? innerException = null) : Exception(message, innerException)
+/// <summary>A call to a provider failed. The message is safe to show to clients: it never contains credentials.</summary>
+public sealed class ProviderException(
+    string message, ProviderFailure failure = ProviderFailure.Error, Exception? innerException = null) : Exception(message, innerException)
 {
-    public UpstreamFailure Failure { get; } = failure;
+    public ProviderFailure Failure { get; } = failure;
 
     /// <summary>Worth retrying: rate limited, a server error, a broken connection, no first token in time.</summary>
     public bool IsTransient { get; init; }

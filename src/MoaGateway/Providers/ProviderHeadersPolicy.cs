@@ -3,7 +3,7 @@ using System.ClientModel.Primitives;
 namespace MoaGateway.Providers;
 
 /// <summary>Adds a provider's configured headers to every SDK request, and drops the placeholder credential of keyless providers.</summary>
-internal sealed class UpstreamHeadersPolicy(IReadOnlyDictionary<string, string> headers, bool sendsApiKey) : PipelinePolicy
+internal sealed class ProviderHeadersPolicy(IReadOnlyDictionary<string, string> headers, bool sendsApiKey) : PipelinePolicy
 {
     public override void Process(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
     {

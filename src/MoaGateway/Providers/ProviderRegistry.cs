@@ -10,23 +10,23 @@ namespace MoaGateway.Providers;
 /// Every configured provider, resolved at start-up. A provider whose API key variable is unset is either served by
 /// the simulator (when allowed, and said loudly) or refuses start-up if a virtual model needs it.
 /// </summary>
-public sealed partial class UpstreamRegistry : IDisposable
+public sealed partial class ProviderRegistry : IDisposable
 {
-    private readonly FrozenDictionary<string, Upstream> _upstreams;
+    private readonly FrozenDictionary<string, Provider> _providers;
     private readonly FrozenDictionary<string, string> _unavailable;
 
-    public UpstreamRegistry(IOptions<GatewayOptions> options, IHostEnvironment environment, TimeProvider time, ILogger<UpstreamRegistry> logger)
+    public ProviderRegistry(IOptions<GatewayOptions> options, IHostEnvironment environment, TimeProvider time, ILogger<ProviderRegistry> logger)
     {
         var gateway = options.Value;
         var simulateMissingKeys = gateway.SimulateProvidersWithoutKeys ?? environment.IsDevelopment();
-        var upstreams = new Dictionary<string, Upstream>(StringComparer.OrdinalIgnoreCase);
+        var providers = new Dictionary<string, Provider>(StringComparer.OrdinalIgnoreCase);
         var unavailable = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
 
         foreach (var (name, provider) in gateway.Providers)
         {
             if (provider.Type == ProviderTypes.Simulated)
             {
-                upstreams[name] = Simulated(name, provider, "configured as simulated", time);
+                providers[name] = Simulated(name, provider, "configured as simulated", time);
                 continue;
             }
 
@@ -37,7 +37,7 @@ public sealed partial class UpstreamRegistry : IDisposable
                 if (simulateMissingKeys)
                 {
                     LogSimulatedProvider(logger, name, reason);
-                    upstreams[name] = Simulated(name, provider, reason, time);
+                    providers[name] = Simulated(name, provider, reason, time);
                 }
                 else
                 {
@@ -47,20 +47,20 @@ public sealed partial class UpstreamRegistry : IDisposable
                 continue;
             }
 
-            upstreams[name] = new Upstream(name, provider, apiKey, simulatedBecause: null, CreateHandler(provider), time);
+            providers[name] = new Provider(name, provider, apiKey, simulatedBecause: null, CreateHandler(provider), time);
         }
 
-        _upstreams = upstreams.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+        _providers = providers.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
         _unavailable = unavailable.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
         RefuseModelsWithoutKeys(gateway);
     }
 
-    public IEnumerable<Upstream> All => _upstreams.Values;
+    public IEnumerable<Provider> All => _providers.Values;
 
-    public bool TryGet(string provider, [NotNullWhen(true)] out Upstream? upstream) => _upstreams.TryGetValue(provider, out upstream);
+    public bool TryGet(string provider, [NotNullWhen(true)] out Provider? found) => _providers.TryGetValue(provider, out found);
 
-    public Upstream Get(string provider) => _upstreams.TryGetValue(provider, out var upstream)
-        ? upstream
+    public Provider Get(string provider) => _providers.TryGetValue(provider, out var found)
+        ? found
         : throw new InvalidOperationException(_unavailable.GetValueOrDefault(provider, $"Provider '{provider}' is not configured."));
 
     /// <summary>Why a configured provider cannot be used, or null when it can (or is not configured at all).</summary>
@@ -68,9 +68,9 @@ public sealed partial class UpstreamRegistry : IDisposable
 
     public void Dispose()
     {
-        foreach (var upstream in _upstreams.Values)
+        foreach (var provider in _providers.Values)
         {
-            upstream.Dispose();
+            provider.Dispose();
         }
     }
 
@@ -93,8 +93,8 @@ public sealed partial class UpstreamRegistry : IDisposable
         }
     }
 
-    private static Upstream Simulated(string name, ProviderOptions provider, string reason, TimeProvider time) =>
-        new(name, provider, apiKey: null, reason, new SimulatedUpstreamHandler(provider.Simulation), time);
+    private static Provider Simulated(string name, ProviderOptions provider, string reason, TimeProvider time) =>
+        new(name, provider, apiKey: null, reason, new SimulatedProviderHandler(provider.Simulation), time);
 
     private static SocketsHttpHandler CreateHandler(ProviderOptions provider) => new()
     {

@@ -7,7 +7,7 @@ using Polly.Retry;
 namespace MoaGateway.Providers;
 
 /// <summary>A provider's retry and circuit-breaker pipeline, shared by every call to that provider.</summary>
-internal static class UpstreamResilience
+internal static class ProviderResilience
 {
     public static ResiliencePipeline Create(ProviderOptions options, TimeProvider time)
     {
@@ -20,14 +20,14 @@ internal static class UpstreamResilience
             {
                 // A Retry-After longer than we are willing to wait means this call fails now instead.
                 ShouldHandle = args => ValueTask.FromResult(
-                    args.Outcome.Exception is UpstreamException { IsTransient: true } failure && !(failure.RetryAfter > maxRetryAfter)),
+                    args.Outcome.Exception is ProviderException { IsTransient: true } failure && !(failure.RetryAfter > maxRetryAfter)),
                 MaxRetryAttempts = retry.MaxRetries,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
                 Delay = TimeSpan.FromMilliseconds(retry.BaseDelayMs),
                 MaxDelay = TimeSpan.FromMilliseconds(retry.MaxDelayMs),
                 DelayGenerator = args => ValueTask.FromResult(
-                    args.Outcome.Exception is UpstreamException { RetryAfter: { } retryAfter } ? retryAfter : (TimeSpan?)null),
+                    args.Outcome.Exception is ProviderException { RetryAfter: { } retryAfter } ? retryAfter : (TimeSpan?)null),
             });
         }
 
@@ -36,7 +36,7 @@ internal static class UpstreamResilience
         {
             builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions
             {
-                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is UpstreamException { IsTransient: true }),
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is ProviderException { IsTransient: true }),
                 FailureRatio = breaker.FailureRatio,
                 MinimumThroughput = breaker.MinimumThroughput,
                 SamplingDuration = TimeSpan.FromSeconds(breaker.SamplingSeconds),
