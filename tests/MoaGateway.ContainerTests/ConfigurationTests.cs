@@ -34,9 +34,18 @@ public sealed class ConfigurationTests(GatewayImage image)
         var models = (await gateway.ModelClient().GetModelsAsync(ct)).Value.Select(model => model.Id).ToList();
         var moaLite = JsonNode.Parse(await gateway.Http.GetStringAsync("/v1/models/moa-lite", ct))!;
         var answer = await gateway.ChatClient("moa-mounted").CompleteChatAsync([new UserChatMessage("Hi")], cancellationToken: ct);
+        var mounts = await gateway.Container.ExecAsync(["cat", "/proc/mounts"], ct);
 
-        Assert.Equal(["moa", "moa-lite", "moa-mounted"], models.Order());
+        Assert.Contains("moa", models);
+        Assert.Contains("moa-mounted", models);
         Assert.Equal(marker, moaLite["moa"]!["description"]!.GetValue<string>());
         Assert.NotEmpty(answer.Value.Content[0].Text);
+        Assert.Contains("ro", RootMountOptions(mounts.Stdout));
     }
+
+    /// <summary>The options of the filesystem mounted at / (fields: device, mount point, type, options, ...).</summary>
+    private static string[] RootMountOptions(string procMounts) => procMounts.Split('\n')
+        .Select(line => line.Split(' '))
+        .Single(fields => fields.Length > 3 && fields[1] == "/")[3]
+        .Split(',');
 }
