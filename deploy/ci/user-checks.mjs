@@ -1,18 +1,8 @@
-// What deploy/ci/container-check.sh asks of a running gateway, checked the way a user's program would see it.
-//   node user-checks.mjs <dir with node_modules> <check> <args...>
+// What deploy/ci/compose-and-manifests-check.sh asks of a gateway in the docker-compose stack, over plain HTTP.
+//   node user-checks.mjs <check> <args...>
 //     models <base url> <id>...               GET /v1/models lists these ids (prints the list)
-//     description <base url> <id> <text>      that model's moa.description is <text>
-//     stream <base url> <model>               a streamed answer through the official OpenAI Node SDK
 //     completion <base url> <model>           a non-streamed answer in which every agent answered
-//     json-logs <stdout file> <stderr file> <canary>
-//                                             stdout is JSON log lines only, one says where it listens, and
-//                                             neither stream contains the canary (a secret the container was given)
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import path from "node:path";
-
-const [depsDir, check, ...args] = process.argv.slice(2);
-const require = createRequire(path.join(path.resolve(depsDir ?? "."), "package.json"));
+const [check, ...args] = process.argv.slice(2);
 
 const fail = (message) => {
   console.error(`FAILED ${check}: ${message}`);
@@ -34,42 +24,6 @@ const checks = {
     console.log(`models: ${list.data.map((m) => `${m.id} (${m.owned_by})`).join(", ")}`);
   },
 
-  async description(baseUrl, id, expected) {
-    const model = await getJson(`${baseUrl}/v1/models/${id}`);
-    if (model.moa?.description !== expected) fail(`${id} has description ${JSON.stringify(model.moa?.description)}`);
-    console.log(`model ${id}: description from the mounted configuration`);
-  },
-
-  async stream(baseUrl, model) {
-    const OpenAI = require("openai");
-    const client = new OpenAI({ baseURL: `${baseUrl}/v1`, apiKey: "unused", maxRetries: 0, timeout: 60_000 });
-    const stream = await client.chat.completions.create({
-      model,
-      stream: true,
-      stream_options: { include_usage: true },
-      messages: [{ role: "user", content: "Why is the sky blue?" }],
-    });
-    let text = "";
-    let contentChunks = 0;
-    let finishReason;
-    let usage;
-    for await (const chunk of stream) {
-      const choice = chunk.choices[0];
-      if (choice?.delta?.content) {
-        text += choice.delta.content;
-        contentChunks++;
-      }
-      finishReason ??= choice?.finish_reason ?? undefined;
-      usage ??= chunk.usage ?? undefined;
-    }
-    // Several content chunks: the answer arrived as a stream, not as one block at the end.
-    if (contentChunks < 2 || text.trim() === "") fail(`${contentChunks} content chunk(s): ${JSON.stringify(text)}`);
-    if (finishReason !== "stop" && finishReason !== "length") fail(`finish_reason ${finishReason}`);
-    if (!(usage?.total_tokens > 0) || usage.moa?.model !== model) fail(`usage ${JSON.stringify(usage)}`);
-    console.log(`stream ${model}: ${contentChunks} chunks, finish_reason ${finishReason}, ` +
-      `${usage.moa.upstream_calls} upstream calls: ${JSON.stringify(text.slice(0, 60))}...`);
-  },
-
   async completion(baseUrl, model) {
     const response = await fetch(`${baseUrl}/v1/chat/completions`, {
       method: "POST",
@@ -86,27 +40,6 @@ const checks = {
       fail(`answer ${JSON.stringify(text)}; agents ${JSON.stringify(agents.map((a) => `${a.model}: ${a.status}`))}`);
     }
     console.log(`completion ${model}: ${agents.length} upstream calls answered: ${JSON.stringify(text.slice(0, 60))}...`);
-  },
-
-  async "json-logs"(stdoutFile, stderrFile, canary) {
-    const stdout = readFileSync(stdoutFile, "utf8");
-    const stderr = readFileSync(stderrFile, "utf8");
-    const lines = stdout.split("\n").filter((line) => line.trim() !== "");
-    if (lines.length === 0) fail("no log line on stdout");
-    const events = lines.map((line, i) => {
-      try {
-        return JSON.parse(line);
-      } catch {
-        return fail(`stdout line ${i + 1} is not JSON: ${line.slice(0, 120)}`);
-      }
-    });
-    const malformed = events.findIndex((e) => !e.Timestamp || !e.Level || !e.MessageTemplate);
-    if (malformed >= 0) fail(`line ${malformed + 1} lacks Timestamp, Level or MessageTemplate: ${lines[malformed]}`);
-    const listening = events.find((e) => e.MessageTemplate.startsWith("Now listening on"));
-    if (!listening) fail("no 'Now listening on' event");
-    if (!canary) fail("no canary given");
-    if (stdout.includes(canary) || stderr.includes(canary)) fail("the canary secret appears in the logs");
-    console.log(`logs: ${events.length} JSON lines on stdout, e.g. ${JSON.stringify(listening.RenderedMessage)}; no secret`);
   },
 };
 

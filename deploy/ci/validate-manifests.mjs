@@ -7,16 +7,15 @@
 //     termination grace match the gateway, and the ConfigMap's appsettings.json is the repository's.
 //
 //   usage: node validate-manifests.mjs <manifest dir> <repository appsettings.json> <dir with node_modules>
-//          [<file to write the ConfigMap's appsettings.json to>]
-// The last folder must hold kubernetes-models, yaml and typescript (deploy/ci/container-check.sh installs them).
+// The last folder must hold kubernetes-models, yaml and typescript (deploy/ci/compose-and-manifests-check.sh installs them).
 import { readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { isDeepStrictEqual } from "node:util";
 import path from "node:path";
 
-const [manifestDir, appsettingsPath, depsDir, appsettingsOut] = process.argv.slice(2);
+const [manifestDir, appsettingsPath, depsDir] = process.argv.slice(2);
 if (!depsDir) {
-  console.error("usage: node validate-manifests.mjs <manifest dir> <appsettings.json> <deps dir> [<appsettings out>]");
+  console.error("usage: node validate-manifests.mjs <manifest dir> <appsettings.json> <deps dir>");
   process.exit(2);
 }
 const require = createRequire(path.join(path.resolve(depsDir), "package.json"));
@@ -192,7 +191,6 @@ if (deployment && configMap && secret && service && hpa && pdb) {
       if (!isDeepStrictEqual(settings, shipped)) {
         fail(configMap.where, `appsettings.json differs from ${appsettingsPath}; copy it over`);
       }
-      if (appsettingsOut) writeFileSync(appsettingsOut, configMap.object.data["appsettings.json"]);
     }
   }
 }
