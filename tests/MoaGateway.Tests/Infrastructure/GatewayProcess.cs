@@ -117,7 +117,8 @@ public sealed class GatewayProcess : IDisposable
         }
     }
 
-    private static int FreePort()
+    /// <summary>A port the OS just handed out and took back, for a listener whose port must be known before it starts.</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Net.Http.Json;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
@@ -11,14 +12,14 @@ namespace MoaGateway.Tests.Integration;
 
 public sealed class OtlpExportTests
 {
-    [Fact]
-    public async Task Spans_reach_an_otlp_http_receiver_named_by_the_standard_variables()
+    /// <summary>An OTLP/HTTP receiver on a loopback port that keeps what it receives.</summary>
+    private static async Task<(WebApplication Collector, ConcurrentQueue<(string Path, string? ContentType, byte[] Body)> Received)> StartCollectorAsync()
     {
         var received = new ConcurrentQueue<(string Path, string? ContentType, byte[] Body)>();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
-        await using var collector = builder.Build();
+        var collector = builder.Build();
         collector.MapPost("/v1/{signal}", async (HttpContext context) =>
         {
             using var body = new MemoryStream();
@@ -27,6 +28,14 @@ public sealed class OtlpExportTests
             return Results.Ok();
         });
         await collector.StartAsync();
+        return (collector, received);
+    }
+
+    [Fact]
+    public async Task Spans_and_metrics_reach_an_otlp_http_receiver_named_by_the_standard_variables()
+    {
+        var (collector, received) = await StartCollectorAsync();
+        await using var _ = collector;
         var collectorUrl = collector.Urls.First();
 
         const string upstreamKey = "sk-upstream-otlp-secret-2718";
@@ -63,5 +72,41 @@ public sealed class OtlpExportTests
         Assert.DoesNotContain(upstreamKey, payload, StringComparison.Ordinal);
         Assert.DoesNotContain(clientKey, payload, StringComparison.Ordinal);
         Assert.DoesNotContain("Bearer", payload, StringComparison.Ordinal);
+
+        // The meter provider is flushed on the way down as well.
+        var metrics = Encoding.UTF8.GetString([.. received.Where(r => r.Path == "/v1/metrics").SelectMany(r => r.Body)]);
+        foreach (var expected in new[] { "moagateway-under-test", "moa.request.duration", "gen_ai.client.token.usage", "http.server.request.duration" })
+        {
+            Assert.Contains(expected, metrics, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task The_exporters_own_requests_are_not_counted_among_http_client_calls()
+    {
+        var (collector, received) = await StartCollectorAsync();
+        await using var _ = collector;
+        await using var upstream = await FakeUpstream.StartAsync();
+        var managementPort = GatewayProcess.FreePort();
+        await using var gateway = await GatewayHost.StartAsync(new GatewaySettings()
+            .Provider("fake", upstream)
+            .Model("exported", [["p1"]], "agg")
+            .Set("MoaGateway:Management:Port", managementPort.ToString(CultureInfo.InvariantCulture))
+            .Set("OTEL_EXPORTER_OTLP_ENDPOINT", collector.Urls.First())
+            .Set("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+            .Set("OTEL_METRIC_EXPORT_INTERVAL", "100")
+            .Set("OTEL_BSP_SCHEDULE_DELAY", "100"));
+        using (var answer = await gateway.Http.PostAsJsonAsync("/v1/chat/completions", new { model = "exported", messages = new[] { new { role = "user", content = "Hi" } } }))
+        {
+            answer.EnsureSuccessStatusCode();
+        }
+
+        await Eventually.True(() => received.Count(r => r.Path == "/v1/metrics") >= 3 && received.Any(r => r.Path == "/v1/traces"));
+        using var management = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{managementPort}") };
+        var scraped = (await management.GetStringAsync("/metrics")).Split('\n');
+
+        var httpClientCalls = scraped.Where(line => line.StartsWith("http_client_request_duration_seconds_count{", StringComparison.Ordinal)).ToList();
+        Assert.Contains(httpClientCalls, line => line.Contains($"server_port=\"{new Uri(upstream.BaseUrl).Port}\"", StringComparison.Ordinal));
+        Assert.DoesNotContain(httpClientCalls, line => line.Contains($"server_port=\"{new Uri(collector.Urls.First()).Port}\"", StringComparison.Ordinal));
     }
 }
