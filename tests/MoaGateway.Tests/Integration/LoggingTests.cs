@@ -227,4 +227,48 @@ public sealed class LoggingTests
             Assert.Equal(200, probe["StatusCode"]!.GetValue<int>());
         }
     }
+
+    [Fact]
+    public async Task A_log_reader_that_stops_reading_holds_up_no_answer_and_the_dropped_lines_are_counted()
+    {
+        var managementPort = GatewayProcess.FreePort();
+        // Debug level: every request writes dozens of lines into a pipe that nobody reads.
+        using var gateway = GatewayProcess.Start(
+            new Dictionary<string, string>
+            {
+                ["ASPNETCORE_ENVIRONMENT"] = "Production",
+                ["MoaGateway__SimulateProvidersWithoutKeys"] = "true",
+                ["MoaGateway__Providers__together__Simulation__TimeToFirstTokenMs"] = "0",
+                ["MoaGateway__Providers__together__Simulation__TokensPerSecond"] = "0",
+                ["MoaGateway__Management__Port"] = managementPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Serilog__MinimumLevel__Default"] = "Debug",
+            },
+            readOutput: false);
+        await gateway.WaitUntilServingAsync();
+        using var management = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{managementPort}") };
+
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        var answered = 0;
+        while (await DroppedAsync(management) == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"no log event was dropped after {answered} answers");
+            var batch = await Task.WhenAll(Enumerable.Range(0, 16).Select(async _ =>
+            {
+                // Far longer than an answer takes; a gateway waiting on its log output would miss it.
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+                using var response = await gateway.Http.PostAsync("/v1/chat/completions", new StringContent(
+                    """{"model":"moa-lite","messages":[{"role":"user","content":"Hi"}]}""", Encoding.UTF8, "application/json"), timeout.Token);
+                return response.StatusCode;
+            }));
+            Assert.All(batch, status => Assert.Equal(HttpStatusCode.OK, status));
+            answered += batch.Length;
+        }
+    }
+
+    private static async Task<long> DroppedAsync(HttpClient management)
+    {
+        var metrics = await management.GetStringAsync("/metrics");
+        var line = metrics.Split('\n').FirstOrDefault(l => l.StartsWith("moa_log_events_dropped_total", StringComparison.Ordinal));
+        return line is null ? 0 : long.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+    }
 }
