@@ -10,8 +10,9 @@ namespace MoaGateway.Observability;
 /// <summary>
 /// Traces and metrics through OpenTelemetry: the gateway's own spans and meters, ASP.NET Core's, HttpClient's and the
 /// runtime's. OTLP export is configured by the standard <c>OTEL_*</c> variables (environment or any other
-/// configuration source) and on for a signal when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> or the signal's own endpoint
-/// variable is set; Prometheus scraping is on with the management port (<see cref="ManagementPort"/>).
+/// configuration source), on when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set, for each signal unless its
+/// <c>OTEL_TRACES_EXPORTER</c> or <c>OTEL_METRICS_EXPORTER</c> leaves out <c>otlp</c> (<c>none</c>, say, where metrics are
+/// scraped instead); Prometheus scraping is on with the management port (<see cref="ManagementPort"/>).
 /// </summary>
 public static class GatewayOpenTelemetry
 {
@@ -19,8 +20,8 @@ public static class GatewayOpenTelemetry
 
     public static IServiceCollection AddGatewayOpenTelemetry(this IServiceCollection services, IConfiguration configuration)
     {
-        var exportTraces = HasEndpoint(configuration, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
-        var exportMetrics = HasEndpoint(configuration, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
+        var exportTraces = ExportsOtlp(configuration, "OTEL_TRACES_EXPORTER");
+        var exportMetrics = ExportsOtlp(configuration, "OTEL_METRICS_EXPORTER");
         var scrapeMetrics = ManagementPort.Of(configuration) is not null;
 
         services.AddOpenTelemetry()
@@ -55,8 +56,11 @@ public static class GatewayOpenTelemetry
         return services;
     }
 
-    private static bool HasEndpoint(IConfiguration configuration, string signalEndpoint) =>
-        !string.IsNullOrEmpty(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]) || !string.IsNullOrEmpty(configuration[signalEndpoint]);
+    /// <summary>The SDK reads every OTLP setting itself, but not which signals are to be exported, so that is read here.</summary>
+    private static bool ExportsOtlp(IConfiguration configuration, string signalExporters) =>
+        !string.IsNullOrEmpty(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"])
+        && (configuration[signalExporters] is not { Length: > 0 } exporters
+            || exporters.Split(',', StringSplitOptions.TrimEntries).Contains("otlp", StringComparer.OrdinalIgnoreCase));
 
     /// <summary>
     /// HttpClient records its own metrics, so without this the exporter's POSTs to the collector would be counted

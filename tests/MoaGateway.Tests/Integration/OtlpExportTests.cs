@@ -109,4 +109,27 @@ public sealed class OtlpExportTests
         Assert.Contains(httpClientCalls, line => line.Contains($"server_port=\"{new Uri(upstream.BaseUrl).Port}\"", StringComparison.Ordinal));
         Assert.DoesNotContain(httpClientCalls, line => line.Contains($"server_port=\"{new Uri(collector.Urls.First()).Port}\"", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task Otel_metrics_exporter_none_keeps_metrics_out_of_otlp_while_spans_are_exported()
+    {
+        var (collector, received) = await StartCollectorAsync();
+        await using var _ = collector;
+        await using var upstream = await FakeUpstream.StartAsync();
+        var gateway = await GatewayHost.StartAsync(new GatewaySettings()
+            .Provider("fake", upstream)
+            .Model("traced-only", [["p1"]], "agg")
+            .Set("OTEL_EXPORTER_OTLP_ENDPOINT", collector.Urls.First())
+            .Set("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+            .Set("OTEL_METRICS_EXPORTER", "none"));
+        using (var answer = await gateway.Http.PostAsJsonAsync("/v1/chat/completions", new { model = "traced-only", messages = new[] { new { role = "user", content = "Hi" } } }))
+        {
+            answer.EnsureSuccessStatusCode();
+        }
+
+        await gateway.DisposeAsync();
+
+        Assert.Contains("moa traced-only", Encoding.UTF8.GetString([.. received.Where(r => r.Path == "/v1/traces").SelectMany(r => r.Body)]), StringComparison.Ordinal);
+        Assert.DoesNotContain(received, r => r.Path != "/v1/traces");
+    }
 }
