@@ -5,7 +5,7 @@
 //     stream <base url> <model>               a streamed answer through the official OpenAI Node SDK
 //     completion <base url> <model>           a non-streamed answer in which every agent answered
 //     json-logs <stdout file> <stderr file> <canary>
-//                                             stdout is JSON log lines only, one says where it listens, and
+//                                             stdout is compact JSON log lines only, one says where it listens, and
 //                                             neither stream contains the canary (a secret the container was given)
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -100,13 +100,14 @@ const checks = {
         return fail(`stdout line ${i + 1} is not JSON: ${line.slice(0, 120)}`);
       }
     });
-    const malformed = events.findIndex((e) => !e.Timestamp || !e.Level || !e.MessageTemplate);
-    if (malformed >= 0) fail(`line ${malformed + 1} lacks Timestamp, Level or MessageTemplate: ${lines[malformed]}`);
-    const listening = events.find((e) => e.MessageTemplate.startsWith("Now listening on"));
+    // Serilog's compact JSON: @t the timestamp, @mt the message template, @l the level unless it is Information.
+    const malformed = events.findIndex((e) => !e["@t"] || !e["@mt"]);
+    if (malformed >= 0) fail(`line ${malformed + 1} lacks @t or @mt: ${lines[malformed]}`);
+    const listening = events.find((e) => e["@mt"].startsWith("Now listening on"));
     if (!listening) fail("no 'Now listening on' event");
     if (!canary) fail("no canary given");
     if (stdout.includes(canary) || stderr.includes(canary)) fail("the canary secret appears in the logs");
-    console.log(`logs: ${events.length} JSON lines on stdout, e.g. ${JSON.stringify(listening.RenderedMessage)}; no secret`);
+    console.log(`logs: ${events.length} JSON lines on stdout, e.g. ${JSON.stringify(listening)}; no secret`);
   },
 };
 
