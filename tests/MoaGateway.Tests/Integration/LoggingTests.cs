@@ -96,6 +96,30 @@ public sealed class LoggingTests
     }
 
     [Fact]
+    public async Task With_export_off_the_clients_trace_id_is_in_the_log_lines_and_reaches_the_providers()
+    {
+        var (gateway, upstream) = await StartAsync();
+        using var _ = gateway;
+        await using var __ = upstream;
+        const string traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = new StringContent("""{"model":"moa-lite","messages":[{"role":"user","content":"Hi"}]}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("traceparent", $"00-{traceId}-00f067aa0ba902b7-01");
+
+        using (var response = await gateway.Http.SendAsync(request))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        var lines = await LinesAsync(gateway, IsRequestLine);
+        Assert.Equal(traceId, Assert.Single(lines, IsRequestLine)["@tr"]!.GetValue<string>());
+        Assert.Equal(7, upstream.Requests.Count);
+        Assert.All(upstream.Requests, call => Assert.Matches($"^00-{traceId}-[0-9a-f]{{16}}-0[01]$", call.Header("traceparent") ?? "none"));
+    }
+
+    [Fact]
     public async Task Prompts_and_answers_stay_out_of_the_logs_unless_enabled()
     {
         const string prompt = "purple-elephant-4242";

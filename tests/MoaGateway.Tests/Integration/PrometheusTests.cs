@@ -8,25 +8,48 @@ namespace MoaGateway.Tests.Integration;
 /// <summary><c>/metrics</c> in Prometheus text on the management port only, never on the public one.</summary>
 public sealed class PrometheusTests
 {
-    private static async Task<(FakeUpstream Upstream, GatewayHost Gateway, HttpClient Management)> StartAsync(string model)
+    /// <summary>A fake upstream and a gateway with a management port, serving a virtual model of a name of its own.</summary>
+    private sealed class ScrapedGateway : IAsyncDisposable
     {
-        var upstream = await FakeUpstream.StartAsync();
-        var port = GatewayProcess.FreePort();
-        var gateway = await GatewayHost.StartAsync(new GatewaySettings()
-            .Provider("fake", upstream)
-            .Model(model, [["p1", "p2"]], "agg")
-            .Set("MoaGateway:Management:Port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-        return (upstream, gateway, new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") });
+        public required string Model { get; init; }
+
+        public required FakeUpstream Upstream { get; init; }
+
+        public required GatewayHost Gateway { get; init; }
+
+        public required HttpClient Management { get; init; }
+
+        public static async Task<ScrapedGateway> StartAsync()
+        {
+            var upstream = await FakeUpstream.StartAsync();
+            var port = GatewayProcess.FreePort();
+            var model = $"scraped-{Guid.NewGuid():N}";
+            var gateway = await GatewayHost.StartAsync(new GatewaySettings()
+                .Provider("fake", upstream)
+                .Model(model, [["p1", "p2"]], "agg")
+                .Set("MoaGateway:Management:Port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            return new ScrapedGateway
+            {
+                Model = model,
+                Upstream = upstream,
+                Gateway = gateway,
+                Management = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") },
+            };
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Management.Dispose();
+            await Gateway.DisposeAsync();
+            await Upstream.DisposeAsync();
+        }
     }
 
     [Fact]
     public async Task The_management_port_serves_the_gateways_metrics_as_prometheus_text()
     {
-        var model = $"scraped-{Guid.NewGuid():N}";
-        var (upstream, gateway, management) = await StartAsync(model);
-        await using var _ = upstream;
-        await using var __ = gateway;
-        using var ___ = management;
+        await using var scraped = await ScrapedGateway.StartAsync();
+        var (model, upstream, gateway, management) = (scraped.Model, scraped.Upstream, scraped.Gateway, scraped.Management);
         using (var answer = await gateway.Http.PostAsJsonAsync("/v1/chat/completions", new { model, messages = new[] { new { role = "user", content = "Hi" } } }))
         {
             answer.EnsureSuccessStatusCode();
@@ -54,11 +77,8 @@ public sealed class PrometheusTests
     [Fact]
     public async Task The_public_port_never_serves_metrics_and_the_management_port_serves_nothing_else()
     {
-        var model = $"scraped-{Guid.NewGuid():N}";
-        var (upstream, gateway, management) = await StartAsync(model);
-        await using var _ = upstream;
-        await using var __ = gateway;
-        using var ___ = management;
+        await using var scraped = await ScrapedGateway.StartAsync();
+        var (gateway, management) = (scraped.Gateway, scraped.Management);
 
         using var publicMetrics = await gateway.Http.GetAsync("/metrics");
         // A Host header naming the management port does not help: requests are told apart by the port they arrived on.
