@@ -25,6 +25,7 @@ public static class GatewayOpenTelemetry
         var scrapeMetrics = ManagementPort.Of(configuration) is not null;
 
         services.AddOpenTelemetry()
+            // A service named in code would replace the SDK's own reading of OTEL_SERVICE_NAME, so the default gives way here.
             .ConfigureResource(resource => resource.AddService(configuration["OTEL_SERVICE_NAME"] ?? DefaultServiceName))
             .WithTracing(tracing =>
             {

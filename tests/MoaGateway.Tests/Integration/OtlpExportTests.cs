@@ -1,10 +1,12 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
 using MoaGateway.Tests.Infrastructure;
 
@@ -131,5 +133,42 @@ public sealed class OtlpExportTests
 
         Assert.Contains("moa traced-only", Encoding.UTF8.GetString([.. received.Where(r => r.Path == "/v1/traces").SelectMany(r => r.Body)]), StringComparison.Ordinal);
         Assert.DoesNotContain(received, r => r.Path != "/v1/traces");
+    }
+
+    [Fact]
+    public async Task Spans_reach_an_otlp_grpc_receiver_over_the_default_protocol()
+    {
+        var received = new ConcurrentQueue<(string Path, byte[] Body)>();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        // gRPC without TLS: HTTP/2 only, as an OTLP collector's port 4317 speaks it.
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
+        await using var collector = builder.Build();
+        collector.MapPost("/opentelemetry.proto.collector.{service}/Export", async (HttpContext context) =>
+        {
+            using var body = new MemoryStream();
+            await context.Request.Body.CopyToAsync(body);
+            received.Enqueue((context.Request.Path, body.ToArray()));
+            context.Response.ContentType = "application/grpc";
+            // An empty Export*ServiceResponse in its gRPC frame (not compressed, length 0), then the status trailer.
+            await context.Response.Body.WriteAsync(new byte[5]);
+            context.Response.AppendTrailer("grpc-status", "0");
+        });
+        await collector.StartAsync();
+        await using var upstream = await FakeUpstream.StartAsync();
+        var gateway = await GatewayHost.StartAsync(new GatewaySettings()
+            .Provider("fake", upstream)
+            .Model("grpc-exported", [["p1"]], "agg")
+            .Set("OTEL_EXPORTER_OTLP_ENDPOINT", collector.Urls.First()));
+        using (var answer = await gateway.Http.PostAsJsonAsync("/v1/chat/completions", new { model = "grpc-exported", messages = new[] { new { role = "user", content = "Hi" } } }))
+        {
+            answer.EnsureSuccessStatusCode();
+        }
+
+        await gateway.DisposeAsync();
+
+        var traces = Encoding.UTF8.GetString([.. received.Where(r => r.Path.EndsWith("TraceService/Export", StringComparison.Ordinal)).SelectMany(r => r.Body)]);
+        Assert.Contains("moa grpc-exported", traces, StringComparison.Ordinal);
+        Assert.Contains(received, r => r.Path.EndsWith("MetricsService/Export", StringComparison.Ordinal));
     }
 }
