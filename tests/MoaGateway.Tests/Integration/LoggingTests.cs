@@ -203,6 +203,28 @@ public sealed class LoggingTests
     }
 
     [Fact]
+    public async Task Sinks_configured_under_serilog_write_to_replace_the_default_console_sink()
+    {
+        // The README's way to keep a configured sink off the request path: wrapped in Async.
+        var (gateway, upstream) = await StartAsync(
+            ("Serilog__WriteTo__0__Name", "Async"),
+            ("Serilog__WriteTo__0__Args__configure__0__Name", "Console"),
+            ("Serilog__WriteTo__0__Args__configure__0__Args__formatter", "Serilog.Formatting.Compact.RenderedCompactJsonFormatter, Serilog.Formatting.Compact"));
+        using var _ = gateway;
+        await using var __ = upstream;
+
+        Assert.Equal(HttpStatusCode.OK, await AskAsync(gateway, "Hi"));
+
+        // The rendered format carries the message (@m) and an event id (@i) instead of the template (@mt).
+        static bool IsRenderedRequestLine(JsonObject line) => line["RequestMethod"]?.GetValue<string>() == "POST";
+        var lines = await LinesAsync(gateway, IsRenderedRequestLine);
+        var request = Assert.Single(lines, IsRenderedRequestLine);
+        Assert.StartsWith("HTTP ", request["@m"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Matches("^[0-9a-f]{8}$", request["@i"]!.GetValue<string>());
+        Assert.All(lines, line => Assert.False(line.ContainsKey("@mt")));
+    }
+
+    [Fact]
     public async Task A_client_that_leaves_mid_stream_is_logged_with_status_499()
     {
         var (gateway, upstream) = await StartAsync();
