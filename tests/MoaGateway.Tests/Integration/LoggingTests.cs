@@ -87,6 +87,7 @@ public sealed class LoggingTests
         Assert.All(calls, call =>
         {
             Assert.Equal(traceId, call["@tr"]!.GetValue<string>());
+            Assert.Equal(request["RequestId"]!.GetValue<string>(), call["RequestId"]!.GetValue<string>());
             Assert.Equal("together", call["Provider"]!.GetValue<string>());
             Assert.Equal("Answered", call["Outcome"]!.GetValue<string>());
             Assert.Equal(11, call["PromptTokens"]!.GetValue<int>());
