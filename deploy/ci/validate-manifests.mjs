@@ -150,6 +150,26 @@ if (deployment && configMap && secret && service && hpa && pdb) {
     if (probePath(container.livenessProbe) !== "/healthz") fail(d, "livenessProbe must be GET /healthz");
     if (probePath(container.readinessProbe) !== "/readyz") fail(d, "readinessProbe must be GET /readyz");
     if (container.ports?.[0]?.containerPort !== 8080) fail(d, "the gateway image listens on 8080");
+    for (const probe of ["startupProbe", "livenessProbe", "readinessProbe"]) {
+      if (container[probe]?.httpGet?.port !== "http") fail(d, `${probe} must use the public port (http)`);
+    }
+
+    // Prometheus scrapes the management port, which the gateway opens only when MoaGateway__Management__Port is set
+    // and which no Service may expose: /metrics is for the scraper, not for clients.
+    const annotations = spec.template.metadata?.annotations ?? {};
+    const metricsPort = (container.ports ?? []).find((p) => p.name === "metrics")?.containerPort;
+    const managementPort = (container.env ?? []).find((e) => e.name === "MoaGateway__Management__Port")?.value;
+    if (annotations["prometheus.io/scrape"] === "true") {
+      if (metricsPort === undefined) fail(d, "scraped, but has no container port named metrics");
+      if (String(metricsPort) !== managementPort) fail(d, `port metrics (${metricsPort}) is not MoaGateway__Management__Port (${managementPort})`);
+      if (annotations["prometheus.io/port"] !== String(metricsPort)) fail(d, `prometheus.io/port is not the metrics port ${metricsPort}`);
+      if (annotations["prometheus.io/path"] !== "/metrics") fail(d, "prometheus.io/path must be /metrics");
+    }
+    for (const port of service.object.spec.ports ?? []) {
+      if (port.targetPort === "metrics" || (metricsPort !== undefined && port.targetPort === metricsPort)) {
+        fail(service.where, "exposes the management port; /metrics must stay off the Service");
+      }
+    }
     if (!container.resources?.requests || !container.resources?.limits) fail(d, "needs resource requests and limits");
 
     if (pod.securityContext?.runAsNonRoot !== true) fail(d, "pod securityContext needs runAsNonRoot: true");

@@ -3,21 +3,35 @@ using MoaGateway.Configuration;
 using MoaGateway.Health;
 using MoaGateway.Observability;
 using MoaGateway.Security;
+using Serilog;
 
 namespace MoaGateway;
 
+/// <summary>The composition root: what is registered, and the whole request pipeline in the order a request meets it.</summary>
 public static class GatewayApp
 {
     public static WebApplication Create(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);
-        builder.AddExtraConfigFile().UseDefaultUrl().AddGatewayLogging();
+        builder.AddExtraConfigFile().UseDefaultUrl().AddManagementPort();
+        builder.Services.AddGatewayLogging(builder.Configuration, builder.Environment);
         builder.Services.AddMoaGateway(builder.Configuration);
 
         var app = builder.Build();
-        // Outermost, so the 401s, 403s and 429s of the security layer get their log line too.
-        app.UseMiddleware<RequestLogging>();
-        app.UseGatewaySecurity();
+        // Requests on the management port (Prometheus) branch off here: nothing below applies to them.
+        app.UseManagementPort();
+        // Outermost of the public pipeline, so the 401s, 403s and 429s further in get their log line too.
+        app.UseSerilogRequestLogging();
+        // Every response, health and errors included, carries a request id and the security headers.
+        app.UseRequestIds();
+        app.UseSecurityHeaders();
+        app.UseRouting();
+        // Before the client keys: a preflight carries no key.
+        app.UseCors();
+        app.UseClientKeys();
+        app.UseOpenAiErrors();
+        // After the client keys: the global limiter applies the limits of the key found there.
+        app.UseRateLimiter();
         app.MapGatewayHealth();
         app.MapOpenAiApi();
         return app;

@@ -32,7 +32,7 @@ public static class Hosting
         services.AddOptions<HostOptions>()
             .Configure<IOptions<GatewayOptions>>((host, gateway) => host.ShutdownTimeout = TimeSpan.FromSeconds(gateway.Value.ShutdownDrainSeconds + 5));
         services.AddChatConcurrency();
-        services.AddTelemetryExport(configuration);
+        services.AddGatewayOpenTelemetry(configuration);
         services.AddGatewaySecurity();
         services.AddSingleton(TimeProvider.System);
         services.AddGatewayHealth();

@@ -25,6 +25,7 @@ public static class ChatCompletionsApi
         IPassthroughForwarder forwarder,
         IOptions<GatewayOptions> options,
         ShutdownDrain drain,
+        RequestLogDetails details,
         CancellationToken cancellationToken)
     {
         var (body, readError) = await RequestBody.ReadAsync(context, cancellationToken);
@@ -39,13 +40,9 @@ public static class ChatCompletionsApi
             return parseError!;
         }
 
-        var details = context.Features.Get<RequestLogDetails>();
-        if (details is not null)
-        {
-            details.Model = request.Model;
-            details.Stream = request.Stream;
-            details.Prompt = details.CaptureContent ? request.MessagesJson : null;
-        }
+        details.Model = request.Model;
+        details.Stream = request.Stream;
+        details.Prompt = details.CaptureContent ? request.MessagesJson : null;
 
         if (!ClientKey.Allows(context, request.Model))
         {
@@ -55,7 +52,7 @@ public static class ChatCompletionsApi
         if (catalog.TryGet(request.Model, out var model))
         {
             using var scope = new RequestScope(TimeSpan.FromSeconds(options.Value.RequestTimeoutSeconds), cancellationToken, drain.Over);
-            return await MoaAsync(context, model, request, engine, options.Value, scope);
+            return await MoaAsync(context, model, request, engine, options.Value, scope, details);
         }
 
         return PassthroughTarget(request.Model, providers) switch
@@ -68,7 +65,7 @@ public static class ChatCompletionsApi
     }
 
     private static async Task<IResult> MoaAsync(
-        HttpContext context, VirtualModel model, ChatRequest request, MoaEngine engine, GatewayOptions options, RequestScope scope)
+        HttpContext context, VirtualModel model, ChatRequest request, MoaEngine engine, GatewayOptions options, RequestScope scope, RequestLogDetails details)
     {
         var input = MoaInput.From(request);
         if (input.Error is not null)
@@ -78,7 +75,6 @@ public static class ChatCompletionsApi
 
         var run = new MoaRun(model);
         var deltas = engine.RunAsync(model, input.Messages!, input.AggregatorOptions!, run, scope.Token);
-        var details = context.Features.Get<RequestLogDetails>();
         if (!request.Stream)
         {
             return await MoaResponses.CompleteAsync(model, deltas, run, scope, details);

@@ -15,7 +15,7 @@ internal static class MoaResponses
     private static readonly TimeSpan ErrorEventDrain = TimeSpan.FromMilliseconds(200);
 
     public static async Task<IResult> CompleteAsync(
-        VirtualModel model, IAsyncEnumerable<ChatDelta> deltas, MoaRun run, RequestScope scope, RequestLogDetails? details)
+        VirtualModel model, IAsyncEnumerable<ChatDelta> deltas, MoaRun run, RequestScope scope, RequestLogDetails details)
     {
         var answer = new ChatAnswer();
         var outcome = "cancelled";
@@ -38,7 +38,7 @@ internal static class MoaResponses
             Finish(run, stream: false, outcome, details);
         }
 
-        details?.AppendCompletion(answer.Content);
+        details.AppendCompletion(answer.Content);
         var header = CompletionHeader.Create(model.Id);
         return new JsonWriterResult(json =>
             ChatCompletionJson.WriteCompletion(json, header, answer, run.TotalUsage, usage => MoaUsageJson.Write(usage, run)));
@@ -56,7 +56,7 @@ internal static class MoaResponses
         bool includeUsage,
         TimeSpan keepAlive,
         RequestScope scope,
-        RequestLogDetails? details)
+        RequestLogDetails details)
     {
         var response = context.Response;
         response.ContentType = SseWriter.MediaType;
@@ -68,7 +68,7 @@ internal static class MoaResponses
         var header = CompletionHeader.Create(run.Model.Id);
         var write = scope.ClientGone;
         var outcome = "cancelled";
-        GatewayTelemetry.StreamStarted(run.Model.Id);
+        MoaTelemetry.StreamStarted(run.Model.Id);
         await using var enumerator = deltas.GetAsyncEnumerator(scope.Token);
         try
         {
@@ -81,7 +81,7 @@ internal static class MoaResponses
                     ChatCompletionJson.WriteChunk(sse.BeginEvent(), header, enumerator.Current, withRole);
                     withRole = false;
                     await sse.EndEventAsync(write);
-                    details?.AppendCompletion(enumerator.Current.Content);
+                    details.AppendCompletion(enumerator.Current.Content);
                 }
             }
 
@@ -113,19 +113,16 @@ internal static class MoaResponses
         }
         finally
         {
-            GatewayTelemetry.StreamEnded(run.Model.Id);
+            MoaTelemetry.StreamEnded(run.Model.Id);
             Finish(run, stream: true, outcome, details);
         }
     }
 
-    private static void Finish(MoaRun run, bool stream, string outcome, RequestLogDetails? details)
+    private static void Finish(MoaRun run, bool stream, string outcome, RequestLogDetails details)
     {
-        if (details is not null)
-        {
-            details.TotalTokens = run.TotalUsage.Total;
-        }
+        details.TotalTokens = run.TotalUsage.Total;
 
-        GatewayTelemetry.RecordRequest(run, stream, outcome, run.Elapsed);
+        MoaTelemetry.RecordRequest(run, stream, outcome, run.Elapsed);
     }
 
     /// <summary>What to tell the client about <paramref name="exception"/>; null when there is no one left to tell, or it is a bug.</summary>

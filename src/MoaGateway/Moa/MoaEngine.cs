@@ -1,7 +1,6 @@
 using System.ClientModel.Primitives;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
-using MoaGateway.Observability;
 using OpenAI.Chat;
 
 namespace MoaGateway.Moa;
@@ -25,7 +24,7 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         // Current until the first yield, so the layer and aggregator spans below become its children.
-        using var activity = GatewayTelemetry.StartRequest(model);
+        using var activity = MoaTelemetry.StartRequest(model);
         var completed = false;
         try
         {
@@ -51,14 +50,14 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
         }
         finally
         {
-            GatewayTelemetry.CompleteRequest(activity, run, completed);
+            MoaTelemetry.CompleteRequest(activity, run, completed);
         }
     }
 
     private async Task<IReadOnlyList<string>> RunLayerAsync(
         int layer, LayerSpec spec, IReadOnlyList<ChatMessage> messages, MoaRun run, CancellationToken cancellationToken)
     {
-        using var activity = GatewayTelemetry.StartLayer(layer, spec);
+        using var activity = MoaTelemetry.StartLayer(layer, spec);
         using var stragglers = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var answers = new string?[spec.Agents.Count];
         var calls = new Task<AgentCallReport>[spec.Agents.Count];
@@ -121,14 +120,14 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
     private async Task<AgentCallReport> ProposeAsync(
         int layer, AgentSpec agent, IReadOnlyList<ChatMessage> messages, Action<string> answered, CancellationToken stragglers, CancellationToken request)
     {
-        using var activity = GatewayTelemetry.StartAgentCall(agent, layer);
+        using var activity = MoaTelemetry.StartAgentCall(agent, layer);
         var started = Stopwatch.GetTimestamp();
         var progress = new CallProgress();
         AgentCallReport Report(CallOutcome outcome, TokenCounts? usage, string? error, string? errorType, string? finishReason)
         {
             var report = new AgentCallReport(
                 layer, agent, outcome, usage, Stopwatch.GetElapsedTime(started), error, Math.Max(progress.Attempts, 1), progress.TimeToFirstToken, errorType);
-            GatewayTelemetry.CompleteAgentCall(activity, report, finishReason);
+            MoaTelemetry.CompleteAgentCall(activity, report, finishReason);
             return report;
         }
 
@@ -187,7 +186,7 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
     private void Record(MoaRun run, AgentCallReport report)
     {
         run.Record(report);
-        GatewayTelemetry.RecordAgentCall(run.Model.Id, report);
+        MoaTelemetry.RecordAgentCall(run.Model.Id, report);
         LogAgentCall(
             logger,
             run.Model.Id,
@@ -215,7 +214,7 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
         private readonly long _started = Stopwatch.GetTimestamp();
 
         // Started here, within the caller's flow, so the upstream HTTP span of the first read nests under it.
-        private readonly Activity? _activity = GatewayTelemetry.StartAgentCall(agent, AgentCallReport.AggregatorLayer);
+        private readonly Activity? _activity = MoaTelemetry.StartAgentCall(agent, AgentCallReport.AggregatorLayer);
         private IAsyncEnumerator<ChatDelta>? _deltas;
         private CancellationToken _cancellationToken;
         private TokenCounts? _usage;
@@ -291,7 +290,7 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
             var report = new AgentCallReport(
                 AgentCallReport.AggregatorLayer, agent, outcome, _usage, Stopwatch.GetElapsedTime(_started), error,
                 Math.Max(Progress.Attempts, 1), Progress.TimeToFirstToken, errorType);
-            GatewayTelemetry.CompleteAgentCall(_activity, report, _finishReason);
+            MoaTelemetry.CompleteAgentCall(_activity, report, _finishReason);
             _activity?.Dispose();
             engine.Record(run, report);
         }

@@ -1,46 +1,98 @@
+using Microsoft.Extensions.Options;
+using MoaGateway.Configuration;
+using MoaGateway.Security;
 using Serilog;
-using Serilog.Settings.Configuration;
+using Serilog.AspNetCore;
+using Serilog.Events;
+using Serilog.Formatting.Compact;
 
 namespace MoaGateway.Observability;
 
 public static class GatewayLogging
 {
-    /// <summary>How many log events may wait for the log writer before new ones are dropped (and counted).</summary>
-    private const int QueueCapacity = 10_000;
+    /// <summary>How many log events may wait for the console before new ones are dropped (and counted).</summary>
+    private const int BufferSize = 10_000;
 
-    private const string SinksSection = "Serilog:WriteTo";
+    private const string ReadableTemplate = "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}";
+
+    private const string RequestTemplate =
+        "HTTP {RequestMethod} {RequestPath} {StatusCode} in {Elapsed:0.0} ms (model {Model}, stream {Stream}, client {ClientKeyId}, tokens {TotalTokens}, request {RequestId})";
+
+    /// <summary>nginx's status for a request whose client closed the connection first.</summary>
+    private const int ClientClosedRequest = 499;
 
     /// <summary>
-    /// Serilog behind Microsoft.Extensions.Logging: levels (and, if given, sinks) from the <c>Serilog</c> section;
-    /// without configured sinks, readable console lines in Development and JSON lines everywhere else. Every event
-    /// carries the trace and span ids of the request it belongs to, and every sink is written off the request path.
+    /// Serilog behind Microsoft.Extensions.Logging: levels, enrichers and sinks from the <c>Serilog</c> section; without
+    /// configured sinks, readable console lines in Development and compact JSON lines everywhere else, written by the
+    /// asynchronous sink's own thread so a slow reader of stdout never holds up a request. One line per request.
     /// </summary>
-    public static WebApplicationBuilder AddGatewayLogging(this WebApplicationBuilder builder)
+    public static IServiceCollection AddGatewayLogging(this IServiceCollection services, IConfiguration configuration, IHostEnvironment environment)
     {
-        var configuration = builder.Configuration;
-        var readerOptions = new ConfigurationReaderOptions(typeof(ConsoleLoggerConfigurationExtensions).Assembly);
-        var sinks = new LoggerConfiguration().MinimumLevel.Verbose();
-        sinks = configuration.GetSection(SinksSection).Exists()
-            ? sinks.ReadFrom.Configuration(Only(configuration, key => IsSinkKey(key) || key.StartsWith("Serilog:Using", StringComparison.OrdinalIgnoreCase)), readerOptions)
-            : builder.Environment.IsDevelopment()
-                ? sinks.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}")
-                : sinks.WriteTo.Console(new JsonLogFormatter());
+        services.AddSingleton<LogBufferMonitor>();
+        // The gateway's own logger, not the static one: several gateways in one process (the tests) keep their own sinks.
+        services.AddSerilog(
+            (provider, logger) =>
+            {
+                logger.ReadFrom.Configuration(configuration).Enrich.FromLogContext();
+                if (!configuration.GetSection("Serilog:WriteTo").Exists())
+                {
+                    logger.WriteTo.Async(
+                        sink =>
+                        {
+                            if (environment.IsDevelopment())
+                            {
+                                sink.Console(outputTemplate: ReadableTemplate, formatProvider: null);
+                            }
+                            else
+                            {
+                                sink.Console(new CompactJsonFormatter());
+                            }
+                        },
+                        BufferSize,
+                        blockWhenFull: false,
+                        monitor: provider.GetRequiredService<LogBufferMonitor>());
+                }
+            },
+            preserveStaticLogger: true);
 
-        var logger = new LoggerConfiguration()
-            .ReadFrom.Configuration(Only(configuration, key => !IsSinkKey(key)), readerOptions)
-            .Enrich.FromLogContext()
-            .Enrich.With<TraceEnricher>()
-            .WriteTo.Sink(new BackgroundLogSink(sinks.CreateLogger(), QueueCapacity))
-            .CreateLogger();
-        builder.Logging.ClearProviders().AddSerilog(logger, dispose: true);
-        return builder;
+        services.AddScoped(provider => new RequestLogDetails(provider.GetRequiredService<IOptions<GatewayOptions>>().Value.Logging.IncludeContent));
+        services.AddOptions<RequestLoggingOptions>().Configure<Serilog.ILogger>((options, logger) =>
+        {
+            options.Logger = logger;
+            options.MessageTemplate = RequestTemplate;
+            options.GetLevel = LevelOf;
+            options.GetMessageTemplateProperties = RequestProperties;
+            options.EnrichDiagnosticContext = Enrich;
+        });
+        return services;
     }
 
-    private static bool IsSinkKey(string key) => key.StartsWith(SinksSection, StringComparison.OrdinalIgnoreCase);
+    private static LogEventLevel LevelOf(HttpContext context, double elapsedMs, Exception? exception) =>
+        exception is not null ? LogEventLevel.Error
+        : context.Request.Path.StartsWithSegments("/healthz") || context.Request.Path.StartsWithSegments("/readyz") ? LogEventLevel.Debug
+        : LogEventLevel.Information;
 
-    /// <summary>The <c>Serilog</c> section's keys that <paramref name="keep"/> accepts, as a configuration of their own.</summary>
-    private static IConfiguration Only(ConfigurationManager configuration, Func<string, bool> keep) =>
-        new ConfigurationBuilder()
-            .AddInMemoryCollection(configuration.GetSection("Serilog").AsEnumerable().Where(pair => keep(pair.Key)))
-            .Build();
+    private static IEnumerable<LogEventProperty> RequestProperties(HttpContext context, string path, double elapsedMs, int statusCode) =>
+    [
+        new("RequestMethod", new ScalarValue(context.Request.Method)),
+        new("RequestPath", new ScalarValue(path)),
+        new("StatusCode", new ScalarValue(context.RequestAborted.IsCancellationRequested ? ClientClosedRequest : statusCode)),
+        new("Elapsed", new ScalarValue(elapsedMs)),
+    ];
+
+    /// <summary>Runs once the request is over: the security layer has set the request id and the client key by then.</summary>
+    private static void Enrich(IDiagnosticContext log, HttpContext context)
+    {
+        var details = context.RequestServices.GetRequiredService<RequestLogDetails>();
+        log.Set("Model", details.Model);
+        log.Set("Stream", details.Stream);
+        log.Set("ClientKeyId", context.Features.Get<ClientKey>()?.Id);
+        log.Set("TotalTokens", details.TotalTokens);
+        log.Set("RequestId", context.TraceIdentifier);
+        if (details.CaptureContent)
+        {
+            log.Set("Prompt", details.Prompt);
+            log.Set("Completion", details.Completion);
+        }
+    }
 }

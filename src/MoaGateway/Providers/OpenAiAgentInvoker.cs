@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using MoaGateway.Moa;
-using MoaGateway.Observability;
 using OpenAI.Chat;
 using Polly.CircuitBreaker;
 
@@ -57,7 +56,7 @@ public sealed class OpenAiAgentInvoker(ProviderRegistry providers) : IAgentInvok
         catch (BrokenCircuitException exception)
         {
             var retryIn = exception.RetryAfter is { } after ? $"; calls resume in {after.TotalSeconds:0.#} s" : string.Empty;
-            GatewayTelemetry.UpstreamError(provider.Name, "*", "circuit_open");
+            ProviderTelemetry.UpstreamError(provider.Name, "*", "circuit_open");
             throw new ProviderException($"{provider.Name}: circuit open after repeated failures{retryIn}.", ProviderFailure.Error, exception)
             {
                 ErrorType = "circuit_open",

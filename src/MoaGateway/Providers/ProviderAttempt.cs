@@ -5,7 +5,6 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using MoaGateway.Moa;
-using MoaGateway.Observability;
 using MoaGateway.OpenAiWire;
 using OpenAI.Chat;
 
@@ -149,7 +148,7 @@ internal sealed class ProviderAttempt : IAsyncDisposable
 
     private ProviderException Counted(ProviderException failure)
     {
-        GatewayTelemetry.UpstreamError(_agent.Provider, _agent.Model, failure.ErrorType);
+        ProviderTelemetry.UpstreamError(_agent.Provider, _agent.Model, failure.ErrorType);
         return failure;
     }
 

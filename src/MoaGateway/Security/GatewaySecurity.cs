@@ -46,14 +46,22 @@ public static class GatewaySecurity
         return services;
     }
 
-    /// <summary>First in the pipeline, so that every response, health and errors included, carries the headers and request id.</summary>
-    public static WebApplication UseGatewaySecurity(this WebApplication app)
+    /// <summary>Every response carries <c>x-request-id</c>, and the request its id as <c>HttpContext.TraceIdentifier</c>.</summary>
+    public static WebApplication UseRequestIds(this WebApplication app)
     {
         app.UseMiddleware<RequestIdMiddleware>();
+        return app;
+    }
+
+    public static WebApplication UseSecurityHeaders(this WebApplication app)
+    {
         app.UseMiddleware<SecurityHeadersMiddleware>();
-        // Before authentication: a preflight carries no key.
-        app.UseCors();
-        // Before the rate limiter (in MapOpenAiApi), whose global limiter applies the limits of the key found here.
+        return app;
+    }
+
+    /// <summary>A <c>/v1</c> request needs a client key once keys are configured; the rate limiter then applies that key's limits.</summary>
+    public static WebApplication UseClientKeys(this WebApplication app)
+    {
         app.UseWhen(context => context.Request.Path.StartsWithSegments("/v1"), v1 => v1.UseMiddleware<ClientKeyMiddleware>());
         return app;
     }

@@ -15,12 +15,16 @@ public sealed class GatewayHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private GatewayHost(WebApplication app, Uri baseAddress)
+    private GatewayHost(WebApplication app, IReadOnlyList<string> addresses)
     {
         _app = app;
-        BaseAddress = baseAddress;
-        Http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        Addresses = addresses;
+        BaseAddress = new Uri(addresses[0]);
+        Http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
     }
+
+    /// <summary>The public address, listed first, followed by the management port's when one is configured.</summary>
+    public IReadOnlyList<string> Addresses { get; }
 
     public Uri BaseAddress { get; }
 
@@ -31,8 +35,8 @@ public sealed class GatewayHost : IAsyncDisposable
     {
         var app = GatewayApp.Create(settings.ToArgs());
         await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
-        return new GatewayHost(app, new Uri(address));
+        var addresses = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses;
+        return new GatewayHost(app, [.. addresses]);
     }
 
     /// <summary>The official OpenAI SDK pointed at the gateway, with its own retries off so every failure is seen as it is.</summary>

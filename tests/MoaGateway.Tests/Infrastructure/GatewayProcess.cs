@@ -30,7 +30,8 @@ public sealed class GatewayProcess : IDisposable
     /// <summary>Starts the gateway on a free loopback port; <c>ASPNETCORE_URLS</c> is set unless given.</summary>
     /// <param name="environment">Configuration, as environment variables.</param>
     /// <param name="gatewayDll">The built gateway; by default the one beside the running assembly.</param>
-    public static GatewayProcess Start(IReadOnlyDictionary<string, string> environment, string? gatewayDll = null)
+    /// <param name="readOutput">False leaves standard output unread, as a stalled log collector would: its pipe fills up.</param>
+    public static GatewayProcess Start(IReadOnlyDictionary<string, string> environment, string? gatewayDll = null, bool readOutput = true)
     {
         var port = FreePort();
         gatewayDll ??= Path.Combine(AppContext.BaseDirectory, "MoaGateway.dll");
@@ -49,7 +50,11 @@ public sealed class GatewayProcess : IDisposable
         var gateway = new GatewayProcess(Process.Start(start)!, port);
         gateway.Process.OutputDataReceived += (_, line) => Collect(gateway._output, line.Data);
         gateway.Process.ErrorDataReceived += (_, line) => Collect(gateway._errors, line.Data);
-        gateway.Process.BeginOutputReadLine();
+        if (readOutput)
+        {
+            gateway.Process.BeginOutputReadLine();
+        }
+
         gateway.Process.BeginErrorReadLine();
         return gateway;
     }
@@ -117,7 +122,8 @@ public sealed class GatewayProcess : IDisposable
         }
     }
 
-    private static int FreePort()
+    /// <summary>A port the OS just handed out and took back, for a listener whose port must be known before it starts.</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -1,16 +1,16 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using MoaGateway.Moa;
 
-namespace MoaGateway.Observability;
+namespace MoaGateway.Moa;
 
 /// <summary>
-/// The gateway's spans and metrics, named after the OpenTelemetry GenAI semantic conventions where they apply
+/// The spans and metrics of a mixture, named after the OpenTelemetry GenAI semantic conventions where they apply
 /// (<c>gen_ai.*</c>) and under <c>moa.*</c> for what is particular to a mixture: a span per request, per layer and per
-/// agent call; request, upstream-call and token metrics.
+/// agent call; request, agent-call and token metrics.
 /// </summary>
-public static class GatewayTelemetry
+public static class MoaTelemetry
 {
+    /// <summary>The name of the gateway's own activity source and meter, shared by every feature that records telemetry.</summary>
     public const string Name = "MoaGateway";
 
     public static readonly ActivitySource Source = new(Name);
@@ -28,9 +28,6 @@ public static class GatewayTelemetry
 
     private static readonly Histogram<long> TokenUsage = Meter.CreateHistogram<long>(
         "gen_ai.client.token.usage", "{token}", "Tokens of upstream model calls, by provider, model, role and token type.");
-
-    private static readonly Counter<long> UpstreamErrors = Meter.CreateCounter<long>(
-        "moa.upstream.errors", "{error}", "Failed upstream attempts, by provider, model and error type.");
 
     private static readonly UpDownCounter<long> ActiveStreams = Meter.CreateUpDownCounter<long>(
         "moa.streams.active", "{stream}", "MoA responses being streamed to clients.");
@@ -152,9 +149,6 @@ public static class GatewayTelemetry
             activity.SetStatus(ActivityStatusCode.Error, run.Failure ?? "cancelled");
         }
     }
-
-    public static void UpstreamError(string provider, string model, string errorType) => UpstreamErrors.Add(
-        1, new("gen_ai.provider.name", provider), new("gen_ai.request.model", model), new("error.type", errorType));
 
     public static void RecordRequest(MoaRun run, bool stream, string outcome, TimeSpan duration)
     {
