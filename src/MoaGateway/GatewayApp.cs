@@ -10,12 +10,14 @@ public static class GatewayApp
 {
     public static WebApplication Create(string[] args)
     {
-        var builder = WebApplication.CreateBuilder(args);
-        builder.AddExtraConfigFile().UseDefaultUrl().AddGatewayLogging();
+        var builder = GatewayConfiguration.CreateGatewayBuilder(args);
+        builder.UseSettingsFiles().UseDefaultUrl().AddGatewayLogging();
         builder.Services.AddMoaGateway(builder.Configuration);
 
         var app = builder.Build();
-        // Outermost, so the 401s, 403s and 429s of the security layer get their log line too.
+        // Outermost: every request, health probes included, runs on the configuration it started with.
+        app.UseConfigurationSnapshot();
+        // Outermost but one, so the 401s, 403s and 429s of the security layer get their log line too.
         app.UseMiddleware<RequestLogging>();
         app.UseGatewaySecurity();
         app.MapGatewayHealth();
