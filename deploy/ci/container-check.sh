@@ -114,7 +114,7 @@ cp "$repo/deploy/ci/package.json" "$repo/deploy/ci/package-lock.json" "$work/nod
 
 step "Kubernetes manifests"
 node "$repo/deploy/ci/validate-manifests.mjs" "$repo/deploy/kubernetes" "$repo/appsettings.json" "$work/node" \
-  "$work/configmap-appsettings.json"
+  "$work/configmap-override.json"
 if command -v kubectl >/dev/null; then
   kubectl kustomize "$repo/deploy/kubernetes" >/dev/null || fail "kubectl kustomize deploy/kubernetes"
   echo "kustomization builds (kubectl kustomize)"
@@ -174,14 +174,14 @@ echo "in-flight stream finished with [DONE]; exit code 0; 'Application is shutti
 check json-logs "$work/stdout.log" "$work/stderr.log" "$canary"
 
 step "docker run: mounted appsettings.json and MOAGATEWAY_CONFIG, read-only root as in Kubernetes"
-# The ConfigMap's appsettings.json with one description changed, so that the answer shows which file was read.
+# The repository's appsettings.json with one description changed, so that the answer shows which file was read.
 marker="mounted-by-ci-$$"
 node -e '
   const [from, to, marker] = process.argv.slice(1);
   const settings = JSON.parse(require("fs").readFileSync(from, "utf8"));
   settings.MoaGateway.Models["moa-lite"].Description = marker;
   require("fs").writeFileSync(to, JSON.stringify(settings, null, 2));
-' "$work/configmap-appsettings.json" "$work/appsettings.json" "$marker"
+' "$repo/appsettings.json" "$work/appsettings.json" "$marker"
 cat >"$work/extra.json" <<'EOF'
 { "MoaGateway": { "Models": { "moa-ci": {
   "Layers": [ { "Agents": [ { "Provider": "simulated", "Model": "a" }, { "Provider": "simulated", "Model": "b" } ] } ],
@@ -198,6 +198,13 @@ url=$(host_url "$configured")
 check models "$url" moa moa-lite moa-ci
 check description "$url" moa-lite "$marker"
 docker rm -f "$configured" >/dev/null
+
+step "docker run check: the Kubernetes ConfigMap's file, validated as the gateway would at start-up"
+docker run --rm --read-only --tmpfs /tmp --volume "$work/configmap-override.json:/config/moagateway.json:ro" \
+  --env MOAGATEWAY_CONFIG=/config/moagateway.json --env MoaGateway__SimulateProvidersWithoutKeys=true \
+  "$image" check >"$work/check.txt" || fail "check refused the ConfigMap's file: $(cat "$work/check.txt")"
+grep -q '^The configuration is valid' "$work/check.txt" || fail "check printed no verdict: $(cat "$work/check.txt")"
+head -n 1 "$work/check.txt"
 
 step "docker-compose: the file, each profile, and the default stack"
 export SDK_IMAGE=$sdk_image RUNTIME_IMAGE=$runtime_image NUGET_SOURCE=$offline_dir MOAGATEWAY_IMAGE=$image
