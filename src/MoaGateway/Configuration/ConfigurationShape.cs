@@ -53,7 +53,8 @@ internal static class ConfigurationShape
             return;
         }
 
-        if (type == typeof(AgentOptions) && !string.IsNullOrEmpty(value))
+        // The binder converts any value of an agent, an empty one included, and then ignores what lies below it.
+        if (type == typeof(AgentOptions) && value is not null)
         {
             CheckStringAgent(section, value, children, root, problems);
             return;

@@ -51,6 +51,7 @@ public sealed class ConfigurationShapeTests
     [InlineData("MoaGateway:Limits", "5", "MoaGateway:Limits is a section of settings, not the value '5'.")]
     [InlineData("MoaGateway:Models:m:Layers", "all", "MoaGateway:Models:m:Layers is a list, not the value 'all'.")]
     [InlineData("MoaGateway:Models:m:Aggregator", "gpt-4o", "MoaGateway:Models:m:Aggregator 'gpt-4o' is not an agent: write '<provider>/<model>', or an object with Provider and Model.")]
+    [InlineData("MoaGateway:Models:m:Aggregator", "", "MoaGateway:Models:m:Aggregator '' is not an agent: write '<provider>/<model>', or an object with Provider and Model.")]
     public void A_value_of_the_wrong_type_is_named_with_the_type_expected(string key, string value, string expected) =>
         Assert.Equal([expected], Problems((key, value)));
 
