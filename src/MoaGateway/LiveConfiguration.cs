@@ -69,12 +69,13 @@ public sealed class LiveConfiguration : IDisposable
             }
             catch (OptionsValidationException exception)
             {
-                if (Interlocked.Exchange(ref _refused, new RefusedReload(_time.GetUtcNow(), [.. exception.Failures])) is null)
+                var refused = new RefusedReload(_time.GetUtcNow(), [.. exception.Failures]);
+                if (Interlocked.Exchange(ref _refused, refused) is null)
                 {
                     GatewayTelemetry.ConfigurationReloadRefused(true);
                 }
 
-                return Refused!.Problems;
+                return refused.Problems;
             }
 
             HoldProviders(next);

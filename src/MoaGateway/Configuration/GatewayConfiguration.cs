@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration.Json;
+using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 
 namespace MoaGateway.Configuration;
@@ -61,7 +62,7 @@ public static class GatewayConfiguration
         {
             if (sources[i] is JsonConfigurationSource json)
             {
-                var root = json.FileProvider is Microsoft.Extensions.FileProviders.PhysicalFileProvider physical
+                var root = json.FileProvider is PhysicalFileProvider physical
                     ? physical.Root
                     : builder.Environment.ContentRootPath;
                 sources[i] = new SettingsFileSource(Path.GetFullPath(json.Path!, root), json.Optional);
