@@ -4,13 +4,13 @@
 //  2. no unknown fields (a misspelt `readinessProbes` passes a plain schema check and is dropped by the API
 //     server), by type-checking each object against the package's TypeScript interfaces;
 //  3. what no schema sees: the objects refer to each other correctly, the probes, security settings and
-//     termination grace match the gateway, and the ConfigMap's appsettings.json is the repository's.
+//     termination grace match the gateway, and the ConfigMap's override file is JSON, mounted as a directory (so
+//     that its updates reach the pods) and named by MOAGATEWAY_CONFIG.
 //
 //   usage: node validate-manifests.mjs <manifest dir> <repository appsettings.json> <dir with node_modules>
 // The last folder must hold kubernetes-models, yaml and typescript (deploy/ci/compose-and-manifests-check.sh installs them).
 import { readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { isDeepStrictEqual } from "node:util";
 import path from "node:path";
 
 const [manifestDir, appsettingsPath, depsDir] = process.argv.slice(2);
@@ -179,11 +179,15 @@ if (deployment && configMap && secret && service && hpa && pdb) {
     const tmp = mounts.find((m) => m.mountPath === "/tmp");
     if (!tmp || !volume(tmp.name)?.emptyDir) fail(d, "a read-only root needs an emptyDir at /tmp");
 
-    const configMount = mounts.find((m) => m.mountPath === "/app/appsettings.json");
+    // The ConfigMap as a directory (a subPath mount never sees updates), its file named by MOAGATEWAY_CONFIG.
+    const configFile = (container.env ?? []).find((e) => e.name === "MOAGATEWAY_CONFIG")?.value ?? "";
+    const configMount = mounts.find((m) => m.mountPath === path.posix.dirname(configFile));
     const configVolume = configMount && volume(configMount.name);
-    if (configVolume?.configMap?.name !== configMap.object.metadata.name || configMount.subPath !== "appsettings.json") {
-      fail(d, "must mount the ConfigMap's appsettings.json at /app/appsettings.json with subPath");
+    const configKey = path.posix.basename(configFile);
+    if (configVolume?.configMap?.name !== configMap.object.metadata.name || configMount.subPath) {
+      fail(d, `must mount ConfigMap ${configMap.object.metadata.name} as a directory (no subPath) where MOAGATEWAY_CONFIG points`);
     }
+    if (!(configKey in (configMap.object.data ?? {}))) fail(configMap.where, `has no key ${configKey}, the file MOAGATEWAY_CONFIG names`);
     const secretRefs = (container.envFrom ?? []).map((e) => e.secretRef?.name);
     if (!secretRefs.includes(secret.object.metadata.name)) fail(d, `envFrom does not use Secret ${secret.object.metadata.name}`);
     for (const [key, value] of Object.entries(secret.object.stringData ?? {})) {
@@ -193,24 +197,18 @@ if (deployment && configMap && secret && service && hpa && pdb) {
     // The kubelet's grace period covers the preStop hook and the drain that follows SIGTERM.
     let settings;
     try {
-      settings = JSON.parse(configMap.object.data["appsettings.json"]);
+      settings = JSON.parse(configMap.object.data?.[configKey]);
     } catch (error) {
-      fail(configMap.where, `appsettings.json is not valid JSON: ${error.message}`);
+      fail(configMap.where, `${configKey} is not valid JSON: ${error.message}`);
     }
-    const drain = settings?.MoaGateway?.ShutdownDrainSeconds ?? DEFAULT_DRAIN_SECONDS;
+    const shipped = JSON.parse(readFileSync(appsettingsPath, "utf8"));
+    const drain = settings?.MoaGateway?.ShutdownDrainSeconds ?? shipped.MoaGateway?.ShutdownDrainSeconds ?? DEFAULT_DRAIN_SECONDS;
     const preStop = container.lifecycle?.preStop?.exec?.command;
     const pause = preStop?.[0] === "sleep" ? Number(preStop[1]) : 0;
     if (!(pause > 0)) fail(d, "needs a preStop sleep so endpoints are removed before SIGTERM");
     const grace = pod.terminationGracePeriodSeconds ?? 30;
     if (!(grace > pause + drain)) {
       fail(d, `terminationGracePeriodSeconds ${grace} must exceed preStop ${pause} s + drain ${drain} s`);
-    }
-
-    if (settings) {
-      const shipped = JSON.parse(readFileSync(appsettingsPath, "utf8"));
-      if (!isDeepStrictEqual(settings, shipped)) {
-        fail(configMap.where, `appsettings.json differs from ${appsettingsPath}; copy it over`);
-      }
     }
   }
 }

@@ -12,15 +12,17 @@ public static class GatewayApp
 {
     public static WebApplication Create(string[] args)
     {
-        var builder = WebApplication.CreateBuilder(args);
-        builder.AddExtraConfigFile().UseDefaultUrl().AddManagementPort();
+        var builder = GatewayConfiguration.CreateGatewayBuilder(args);
+        builder.UseSettingsFiles().UseDefaultUrl().AddManagementPort();
         builder.Services.AddGatewayLogging(builder.Configuration, builder.Environment);
         builder.Services.AddMoaGateway(builder.Configuration);
 
         var app = builder.Build();
         // Requests on the management port (Prometheus) branch off here: nothing below applies to them.
         app.UseManagementPort();
-        // Outermost of the public pipeline, so the 401s, 403s and 429s further in get their log line too.
+        // Every request, health probes included, runs on the configuration current when it arrived.
+        app.UseConfigurationSnapshot();
+        // Outermost of the public pipeline but the snapshot, so the 401s, 403s and 429s further in get their log line too.
         app.UseSerilogRequestLogging();
         // Every response, health and errors included, carries a request id and the security headers.
         app.UseRequestIds();

@@ -4,9 +4,7 @@ using MoaGateway.Api;
 using MoaGateway.Configuration;
 using MoaGateway.Forwarding;
 using MoaGateway.Health;
-using MoaGateway.Moa;
 using MoaGateway.Observability;
-using MoaGateway.Providers;
 using MoaGateway.Security;
 
 namespace MoaGateway;
@@ -15,17 +13,17 @@ public static class Hosting
 {
     public static IServiceCollection AddMoaGateway(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddGatewayOptions(configuration);
+        services.AddGatewayOptions();
+        services.AddSingleton<ConfigurationLoader>();
+        services.AddSingleton<LiveConfiguration>();
+        services.AddHostedService<ConfigurationWatcher>();
+        // What the host reads once, at start-up; everything a request uses comes from its ConfigurationSnapshot.
+        services.AddSingleton<IOptions<GatewayOptions>>(provider => Options.Create(provider.GetRequiredService<LiveConfiguration>().StartupOptions));
         // Bodies the gateway does not read itself (any route but chat completions) keep Kestrel's own bound.
         services.AddOptions<KestrelServerOptions>()
             .Configure<IOptions<GatewayOptions>>((kestrel, gateway) => kestrel.Limits.MaxRequestBodySize = gateway.Value.Limits.MaxRequestBodyBytes);
 
-        services.AddSingleton<VirtualModelCatalog>();
-        services.AddSingleton<ProviderRegistry>();
-        services.AddSingleton<IAgentInvoker, OpenAiAgentInvoker>();
-        services.AddSingleton<MoaEngine>();
         services.AddSingleton<IPassthroughForwarder, HttpPassthroughForwarder>();
-        services.AddHostedService<StartupReport>();
         services.AddSingleton<ShutdownDrain>();
         services.AddHostedService(provider => provider.GetRequiredService<ShutdownDrain>());
         // The host waits a little longer than the drain, so requests cut at the drain's end can still send their error.
@@ -37,5 +35,18 @@ public static class Hosting
         services.AddSingleton(TimeProvider.System);
         services.AddGatewayHealth();
         return services;
+    }
+
+    /// <summary>Gives each request the configuration snapshot current when it arrives, held until the request ends.</summary>
+    public static WebApplication UseConfigurationSnapshot(this WebApplication app)
+    {
+        var live = app.Services.GetRequiredService<LiveConfiguration>();
+        app.Use(async (context, next) =>
+        {
+            using var lease = live.Acquire();
+            context.Features.Set(lease.Snapshot);
+            await next(context);
+        });
+        return app;
     }
 }

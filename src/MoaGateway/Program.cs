@@ -3,6 +3,11 @@ using MoaGateway;
 
 try
 {
+    if (args is [ConfigurationCheck.Command, .. var rest])
+    {
+        return await ConfigurationCheck.RunAsync(rest);
+    }
+
     await GatewayApp.Create(args).RunAsync();
     return 0;
 }

@@ -1,9 +1,10 @@
-using Microsoft.Extensions.Options;
 using MoaGateway.Configuration;
 using MoaGateway.Forwarding;
 using MoaGateway.Moa;
 using MoaGateway.Observability;
+using MoaGateway.OpenAiWire;
 using MoaGateway.Providers;
+using MoaGateway.Providers.Simulated;
 using MoaGateway.Security;
 
 namespace MoaGateway.Api;
@@ -18,23 +19,17 @@ public static class ChatCompletionsApi
     }
 
     private static async Task<IResult> CreateAsync(
-        HttpContext context,
-        VirtualModelCatalog catalog,
-        ProviderRegistry providers,
-        MoaEngine engine,
-        IPassthroughForwarder forwarder,
-        IOptions<GatewayOptions> options,
-        ShutdownDrain drain,
-        RequestLogDetails details,
-        CancellationToken cancellationToken)
+        HttpContext context, IPassthroughForwarder forwarder, ShutdownDrain drain, RequestLogDetails details, CancellationToken cancellationToken)
     {
-        var (body, readError) = await RequestBody.ReadAsync(context, cancellationToken);
+        var configuration = ConfigurationSnapshot.Of(context);
+        var options = configuration.Options;
+        var (body, readError) = await RequestBody.ReadAsync(context, options.Limits.MaxRequestBodyBytes, cancellationToken);
         if (readError is not null)
         {
             return readError;
         }
 
-        using var request = ChatRequest.Parse(body, options.Value.Limits, out var parseError);
+        using var request = ChatRequest.Parse(body, options.Limits, out var parseError);
         if (request is null)
         {
             return parseError!;
@@ -49,13 +44,13 @@ public static class ChatCompletionsApi
             return OpenAiError.ModelNotAllowed(request.Model);
         }
 
-        if (catalog.TryGet(request.Model, out var model))
+        if (configuration.Models.TryGet(request.Model, out var model))
         {
-            using var scope = new RequestScope(TimeSpan.FromSeconds(options.Value.RequestTimeoutSeconds), cancellationToken, drain.Over);
-            return await MoaAsync(context, model, request, engine, options.Value, scope, details);
+            using var scope = new RequestScope(TimeSpan.FromSeconds(options.RequestTimeoutSeconds), cancellationToken, drain.Over);
+            return await MoaAsync(context, model, request, configuration, scope, details);
         }
 
-        return PassthroughTarget(request.Model, providers) switch
+        return PassthroughTarget(request.Model, configuration.Providers) switch
         {
             (Provider provider, string providerModel, _) =>
                 await PassthroughAsync(context, forwarder, provider, ModelField.Replace(body.Span, providerModel), cancellationToken),
@@ -65,7 +60,7 @@ public static class ChatCompletionsApi
     }
 
     private static async Task<IResult> MoaAsync(
-        HttpContext context, VirtualModel model, ChatRequest request, MoaEngine engine, GatewayOptions options, RequestScope scope, RequestLogDetails details)
+        HttpContext context, VirtualModel model, ChatRequest request, ConfigurationSnapshot configuration, RequestScope scope, RequestLogDetails details)
     {
         var input = MoaInput.From(request);
         if (input.Error is not null)
@@ -74,13 +69,15 @@ public static class ChatCompletionsApi
         }
 
         var run = new MoaRun(model);
-        var deltas = engine.RunAsync(model, input.Messages!, input.AggregatorOptions!, run, scope.Token);
+        var deltas = configuration.Engine.RunAsync(model, input.Messages!, input.AggregatorOptions!, run, scope.Token);
+        var header = CompletionHeader.Create(
+            model.Id, configuration.SimulatedProviders(model).Count > 0 ? SimulatedProviderHandler.SystemFingerprint : null);
         if (!request.Stream)
         {
-            return await MoaResponses.CompleteAsync(model, deltas, run, scope, details);
+            return await MoaResponses.CompleteAsync(header, deltas, run, scope, details);
         }
 
-        await MoaResponses.StreamAsync(context, deltas, run, request.IncludeUsage, TimeSpan.FromSeconds(options.KeepAliveSeconds), scope, details);
+        await MoaResponses.StreamAsync(context, header, deltas, run, request.IncludeUsage, TimeSpan.FromSeconds(configuration.Options.KeepAliveSeconds), scope, details);
         return Results.Empty;
     }
 
@@ -98,19 +95,16 @@ public static class ChatCompletionsApi
         }
     }
 
-    /// <summary>Splits <c>provider/model</c> at its first slash; model ids such as <c>meta-llama/Llama-3.3-70B</c> keep theirs.</summary>
+    /// <summary>The provider and model of a <c>provider/model</c> name, or why that provider cannot be used.</summary>
     private static (Provider? Provider, string? Model, string? Unavailable) PassthroughTarget(string name, ProviderRegistry providers)
     {
-        var slash = name.IndexOf('/', StringComparison.Ordinal);
-        if (slash <= 0 || slash == name.Length - 1)
+        if (!ProviderModel.TryParse(name, out var target))
         {
             return default;
         }
 
-        var provider = name[..slash];
-        var model = name[(slash + 1)..];
-        return providers.TryGet(provider, out var registered)
-            ? (registered, model, null)
-            : (null, null, providers.UnavailableReason(provider));
+        return providers.TryGet(target.Provider, out var registered)
+            ? (registered, target.Model, null)
+            : (null, null, providers.UnavailableReason(target.Provider));
     }
 }

@@ -1,6 +1,5 @@
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
-using Microsoft.Extensions.Options;
 using MoaGateway.Configuration;
 
 namespace MoaGateway.Api;
@@ -20,8 +19,11 @@ public static class ChatConcurrency
         return services;
     }
 
-    /// <summary>A policy with its own rejection, so that the limiter's global one is left to other limits (per client key).</summary>
-    private sealed class Policy : IRateLimiterPolicy<string>
+    /// <summary>
+    /// A policy with its own rejection, so that the limiter's global one is left to other limits (per client key). The
+    /// partition is the limit itself: a reload that changes it starts a limiter of the new size for the requests after it.
+    /// </summary>
+    private sealed class Policy : IRateLimiterPolicy<int>
     {
         public Func<OnRejectedContext, CancellationToken, ValueTask> OnRejected { get; } = async (rejected, _) =>
         {
@@ -29,12 +31,8 @@ public static class ChatConcurrency
             await OpenAiError.TooManyRequests().ExecuteAsync(rejected.HttpContext);
         };
 
-        public RateLimitPartition<string> GetPartition(HttpContext httpContext) => RateLimitPartition.GetConcurrencyLimiter(
-            PolicyName,
-            _ => new ConcurrencyLimiterOptions
-            {
-                PermitLimit = httpContext.RequestServices.GetRequiredService<IOptions<GatewayOptions>>().Value.Limits.MaxConcurrentRequests,
-                QueueLimit = 0,
-            });
+        public RateLimitPartition<int> GetPartition(HttpContext httpContext) => RateLimitPartition.GetConcurrencyLimiter(
+            ConfigurationSnapshot.Of(httpContext).Options.Limits.MaxConcurrentRequests,
+            limit => new ConcurrencyLimiterOptions { PermitLimit = limit, QueueLimit = 0 });
     }
 }

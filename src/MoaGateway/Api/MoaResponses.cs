@@ -15,7 +15,7 @@ internal static class MoaResponses
     private static readonly TimeSpan ErrorEventDrain = TimeSpan.FromMilliseconds(200);
 
     public static async Task<IResult> CompleteAsync(
-        VirtualModel model, IAsyncEnumerable<ChatDelta> deltas, MoaRun run, RequestScope scope, RequestLogDetails details)
+        CompletionHeader header, IAsyncEnumerable<ChatDelta> deltas, MoaRun run, RequestScope scope, RequestLogDetails details)
     {
         var answer = new ChatAnswer();
         var outcome = "cancelled";
@@ -39,7 +39,6 @@ internal static class MoaResponses
         }
 
         details.AppendCompletion(answer.Content);
-        var header = CompletionHeader.Create(model.Id);
         return new JsonWriterResult(json =>
             ChatCompletionJson.WriteCompletion(json, header, answer, run.TotalUsage, usage => MoaUsageJson.Write(usage, run)));
     }
@@ -51,6 +50,7 @@ internal static class MoaResponses
     /// </summary>
     public static async Task StreamAsync(
         HttpContext context,
+        CompletionHeader header,
         IAsyncEnumerable<ChatDelta> deltas,
         MoaRun run,
         bool includeUsage,
@@ -65,7 +65,6 @@ internal static class MoaResponses
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
 
         using var sse = new SseWriter(response.BodyWriter);
-        var header = CompletionHeader.Create(run.Model.Id);
         var write = scope.ClientGone;
         var outcome = "cancelled";
         MoaTelemetry.StreamStarted(run.Model.Id);

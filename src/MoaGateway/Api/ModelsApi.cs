@@ -1,7 +1,6 @@
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using MoaGateway.Moa;
-using MoaGateway.Providers;
 using MoaGateway.Security;
 
 namespace MoaGateway.Api;
@@ -19,20 +18,25 @@ public static class ModelsApi
     }
 
     /// <summary>The models the client's key may use: others are neither listed nor retrievable.</summary>
-    private static JsonHttpResult<ModelList> List(HttpContext context, VirtualModelCatalog catalog, ProviderRegistry providers) =>
-        TypedResults.Json(
-            new ModelList([.. catalog.All.Where(model => ClientKey.Allows(context, model.Id)).Select(model => Card(model, providers))]),
-            ApiJsonContext.Default.ModelList);
-
-    private static Results<JsonHttpResult<ModelCard>, OpenAiError> Retrieve(
-        string id, HttpContext context, VirtualModelCatalog catalog, ProviderRegistry providers) =>
-        catalog.TryGet(id, out var model) && ClientKey.Allows(context, id)
-            ? TypedResults.Json(Card(model, providers), ApiJsonContext.Default.ModelCard)
-            : OpenAiError.ModelNotFound(id);
-
-    private static ModelCard Card(VirtualModel model, ProviderRegistry providers)
+    private static JsonHttpResult<ModelList> List(HttpContext context)
     {
-        var simulated = model.AllAgents.Any(agent => providers.TryGet(agent.Provider, out var provider) && provider.IsSimulated);
+        var configuration = ConfigurationSnapshot.Of(context);
+        return TypedResults.Json(
+            new ModelList([.. configuration.Models.All.Where(model => ClientKey.Allows(context, model.Id)).Select(model => Card(model, configuration))]),
+            ApiJsonContext.Default.ModelList);
+    }
+
+    private static Results<JsonHttpResult<ModelCard>, OpenAiError> Retrieve(string id, HttpContext context)
+    {
+        var configuration = ConfigurationSnapshot.Of(context);
+        return configuration.Models.TryGet(id, out var model) && ClientKey.Allows(context, id)
+            ? TypedResults.Json(Card(model, configuration), ApiJsonContext.Default.ModelCard)
+            : OpenAiError.ModelNotFound(id);
+    }
+
+    private static ModelCard Card(VirtualModel model, ConfigurationSnapshot configuration)
+    {
+        var simulated = configuration.SimulatedProviders(model).Count > 0;
         return new ModelCard(
             model.Id,
             StartedAt,

@@ -1,7 +1,5 @@
 using System.Buffers;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.Options;
-using MoaGateway.Configuration;
 
 namespace MoaGateway.Api;
 
@@ -12,9 +10,8 @@ internal static class RequestBody
     /// discarded up to one more limit's worth before the 413 is sent: a client still sending when the server answers and
     /// closes would see a connection reset instead of the error.
     /// </summary>
-    public static async Task<(ReadOnlyMemory<byte> Body, OpenAiError? Error)> ReadAsync(HttpContext context, CancellationToken cancellationToken)
+    public static async Task<(ReadOnlyMemory<byte> Body, OpenAiError? Error)> ReadAsync(HttpContext context, long limit, CancellationToken cancellationToken)
     {
-        var limit = context.RequestServices.GetRequiredService<IOptions<GatewayOptions>>().Value.Limits.MaxRequestBodyBytes;
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
         {
             // The limit is enforced below, so that the rest of an oversized body can still be drained.

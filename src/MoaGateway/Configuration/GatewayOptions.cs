@@ -1,3 +1,5 @@
+using System.ComponentModel;
+
 namespace MoaGateway.Configuration;
 
 /// <summary>The <c>MoaGateway</c> section of configuration: upstream providers and the virtual models built on them.</summary>
@@ -151,6 +153,10 @@ public sealed class VirtualModelOptions
 {
     public string? Description { get; set; }
 
+    /// <summary>Settings for every agent of this model (proposers, aggregator, fallbacks) that leaves them unset.</summary>
+    public AgentSettings AgentDefaults { get; init; } = new();
+
+    /// <summary>Proposer layers; none makes the model an alias of its aggregator, with its fallbacks.</summary>
     public List<LayerOptions> Layers { get; init; } = [];
 
     public AgentOptions? Aggregator { get; set; }
@@ -176,12 +182,9 @@ public sealed class LayerOptions
     public double? StragglerGraceMs { get; set; }
 }
 
-public sealed class AgentOptions
+/// <summary>What an agent may set for itself; unset values come from its model's <see cref="VirtualModelOptions.AgentDefaults"/>.</summary>
+public class AgentSettings
 {
-    public string? Provider { get; set; }
-
-    public string? Model { get; set; }
-
     public float? Temperature { get; set; }
 
     public int? MaxTokens { get; set; }
@@ -191,4 +194,13 @@ public sealed class AgentOptions
 
     /// <summary>Overrides the provider's <see cref="ProviderOptions.TimeoutSeconds"/> for this agent.</summary>
     public double? TimeoutSeconds { get; set; }
+}
+
+/// <summary>One upstream model: an object with <c>Provider</c>, <c>Model</c> and settings, or the string <c>"provider/model"</c>.</summary>
+[TypeConverter(typeof(AgentOptionsConverter))]
+public sealed class AgentOptions : AgentSettings
+{
+    public string? Provider { get; set; }
+
+    public string? Model { get; set; }
 }

@@ -81,7 +81,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
     {
         errors.If(modelId.Contains('/', StringComparison.Ordinal),
             $"{key}: a virtual model id cannot contain '/', which marks a pass-through '<provider>/<model>' name.");
-        errors.If(model.Layers.Count == 0, $"{key}:Layers is empty: a virtual model needs at least one proposer layer.");
+        ValidateSettings($"{key}:AgentDefaults", model.AgentDefaults, errors);
 
         for (var layer = 0; layer < model.Layers.Count; layer++)
         {
@@ -90,7 +90,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
 
         if (model.Aggregator is null)
         {
-            errors.Add($"{key}:Aggregator is missing: a virtual model needs an aggregator.");
+            errors.Add($"{key}:Aggregator is missing: a virtual model needs an aggregator (with no Layers, the model is an alias of it).");
         }
         else
         {
@@ -104,6 +104,8 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
 
         errors.If(model.AggregatePrompt is { } prompt && string.IsNullOrWhiteSpace(prompt),
             $"{key}:AggregatePrompt is blank: remove it to use the default prompt.");
+        errors.If(model.AggregatePrompt is not null && model.Layers.Count == 0,
+            $"{key}:AggregatePrompt has no effect: a model without Layers is an alias, whose aggregator gets the conversation unchanged.");
     }
 
     private static void ValidateLayer(string key, LayerOptions layer, Dictionary<string, ProviderOptions> providers, Errors errors)
@@ -140,10 +142,15 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         }
 
         errors.If(string.IsNullOrWhiteSpace(agent.Model), $"{key}:Model is required.");
-        errors.If(agent.Temperature is < 0 or > 2, $"{key}:Temperature must be between 0 and 2.");
-        errors.If(agent.MaxTokens is < 1, $"{key}:MaxTokens must be at least 1.");
-        errors.If(agent.FirstTokenTimeoutSeconds is <= 0, $"{key}:FirstTokenTimeoutSeconds must be greater than 0.");
-        errors.If(agent.TimeoutSeconds is <= 0, $"{key}:TimeoutSeconds must be greater than 0.");
+        ValidateSettings(key, agent, errors);
+    }
+
+    private static void ValidateSettings(string key, AgentSettings settings, Errors errors)
+    {
+        errors.If(settings.Temperature is < 0 or > 2, $"{key}:Temperature must be between 0 and 2.");
+        errors.If(settings.MaxTokens is < 1, $"{key}:MaxTokens must be at least 1.");
+        errors.If(settings.FirstTokenTimeoutSeconds is <= 0, $"{key}:FirstTokenTimeoutSeconds must be greater than 0.");
+        errors.If(settings.TimeoutSeconds is <= 0, $"{key}:TimeoutSeconds must be greater than 0.");
     }
 
     internal sealed class Errors

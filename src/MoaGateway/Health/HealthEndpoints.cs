@@ -4,7 +4,10 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace MoaGateway.Health;
 
-/// <summary><c>/healthz</c> (the process serves) and <c>/readyz</c> (configuration valid, providers reachable if probed): cheap and unauthenticated.</summary>
+/// <summary>
+/// <c>/healthz</c> (the process serves) and <c>/readyz</c> (the configuration served, and whether the latest reload
+/// was refused; providers reachable if probed): cheap and unauthenticated.
+/// </summary>
 public static class HealthEndpoints
 {
     private const string ReadyTag = "ready";
@@ -13,7 +16,9 @@ public static class HealthEndpoints
     {
         // A singleton, so its cached probe result outlives one readiness request.
         services.AddSingleton<ProviderReachabilityCheck>();
-        services.AddHealthChecks().AddCheck<ProviderReachabilityCheck>("providers", tags: [ReadyTag]);
+        services.AddHealthChecks()
+            .AddCheck<ConfigurationHealthCheck>("configuration", tags: [ReadyTag])
+            .AddCheck<ProviderReachabilityCheck>("providers", tags: [ReadyTag]);
         return services;
     }
 

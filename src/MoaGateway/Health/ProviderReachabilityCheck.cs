@@ -1,38 +1,39 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Options;
-using MoaGateway.Configuration;
 using MoaGateway.Providers;
 
 namespace MoaGateway.Health;
 
 /// <summary>
-/// Ready means the configuration was valid at start-up (else the process would not be serving) and, when
-/// <c>MoaGateway:Readiness:ProbeProviders</c> is on, every real provider answered HTTP below 500 on <c>GET models</c>.
-/// Probe results are kept for <c>ProbeCacheSeconds</c> so frequent readiness probes do not hammer upstreams.
+/// When <c>MoaGateway:Readiness:ProbeProviders</c> is on, ready means that every real provider answered HTTP below 500
+/// on <c>GET models</c>. Probe results are kept for <c>ProbeCacheSeconds</c> so frequent readiness probes do not
+/// hammer upstreams, and probed again when a reload changed the configuration.
 /// </summary>
-public sealed class ProviderReachabilityCheck(ProviderRegistry providers, IOptions<GatewayOptions> options, TimeProvider time) : IHealthCheck, IDisposable
+public sealed class ProviderReachabilityCheck(LiveConfiguration live, TimeProvider time) : IHealthCheck, IDisposable
 {
     private readonly SemaphoreSlim _probing = new(1, 1);
-    private (DateTimeOffset At, HealthCheckResult Result)? _last;
+    private (DateTimeOffset At, int Generation, HealthCheckResult Result)? _last;
 
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        var readiness = options.Value.Readiness;
+        using var lease = live.Acquire();
+        var configuration = lease.Snapshot;
+        var readiness = configuration.Options.Readiness;
         if (!readiness.ProbeProviders)
         {
-            return HealthCheckResult.Healthy("configuration valid; provider probing off");
+            return HealthCheckResult.Healthy("provider probing off");
         }
 
         await _probing.WaitAsync(cancellationToken);
         try
         {
-            if (_last is { } last && time.GetUtcNow() - last.At < TimeSpan.FromSeconds(readiness.ProbeCacheSeconds))
+            if (_last is { } last && last.Generation == configuration.Generation &&
+                time.GetUtcNow() - last.At < TimeSpan.FromSeconds(readiness.ProbeCacheSeconds))
             {
                 return last.Result;
             }
 
-            var result = await ProbeAsync(TimeSpan.FromSeconds(readiness.ProbeTimeoutSeconds), cancellationToken);
-            _last = (time.GetUtcNow(), result);
+            var result = await ProbeAsync(configuration.Providers, TimeSpan.FromSeconds(readiness.ProbeTimeoutSeconds), cancellationToken);
+            _last = (time.GetUtcNow(), configuration.Generation, result);
             return result;
         }
         finally
@@ -43,7 +44,7 @@ public sealed class ProviderReachabilityCheck(ProviderRegistry providers, IOptio
 
     public void Dispose() => _probing.Dispose();
 
-    private async Task<HealthCheckResult> ProbeAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    private static async Task<HealthCheckResult> ProbeAsync(ProviderRegistry providers, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var probes = providers.All.Where(provider => !provider.IsSimulated).Select(async provider =>
         {
@@ -63,7 +64,7 @@ public sealed class ProviderReachabilityCheck(ProviderRegistry providers, IOptio
         });
         var failures = (await Task.WhenAll(probes)).OfType<string>().ToList();
         return failures.Count == 0
-            ? HealthCheckResult.Healthy("configuration valid; providers reachable")
+            ? HealthCheckResult.Healthy("providers reachable")
             : HealthCheckResult.Unhealthy(string.Join("; ", failures));
     }
 }

@@ -37,7 +37,8 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
             }
 
             run.Stage = "aggregator";
-            var aggregatorMessages = AggregatePrompt.Inject(messages, model.AggregatePrompt, references!);
+            // A model without layers is an alias: its aggregator answers the client's conversation as sent.
+            var aggregatorMessages = references is null ? messages : AggregatePrompt.Inject(messages, model.AggregatePrompt, references);
             await using var aggregator = await OpenAggregatorAsync(model, aggregatorMessages, aggregatorOptions, run, cancellationToken);
             run.AggregatorStarted();
             do

@@ -19,7 +19,8 @@ public sealed record AgentSpec(
 public sealed record LayerSpec(IReadOnlyList<AgentSpec> Agents, int MinAgents = 1, int? Quorum = null, TimeSpan? StragglerGrace = null);
 
 /// <summary>
-/// A configured Mixture-of-Agents model: proposer layers run in order, then an aggregator answers.
+/// A configured Mixture-of-Agents model: proposer layers run in order, then an aggregator answers. Without layers it
+/// is an alias: one call to the aggregator, with the fallbacks behind it.
 /// <see cref="Aggregators"/> holds the aggregator, then its fallbacks in the order they are tried.
 /// </summary>
 public sealed record VirtualModel(
@@ -30,6 +31,8 @@ public sealed record VirtualModel(
     string AggregatePrompt)
 {
     public AgentSpec Aggregator => Aggregators[0];
+
+    public bool IsAlias => Layers.Count == 0;
 
     public IEnumerable<AgentSpec> AllAgents => Layers.SelectMany(layer => layer.Agents).Concat(Aggregators);
 

@@ -3,11 +3,11 @@ using MoaGateway.Moa;
 
 namespace MoaGateway.OpenAiWire;
 
-/// <summary>Identity shared by every chunk of one completion.</summary>
-public readonly record struct CompletionHeader(string Id, long Created, string Model)
+/// <summary>Identity shared by every chunk of one completion; <paramref name="SystemFingerprint"/> says what produced it, when told.</summary>
+public readonly record struct CompletionHeader(string Id, long Created, string Model, string? SystemFingerprint = null)
 {
-    public static CompletionHeader Create(string model) =>
-        new($"chatcmpl-{Guid.NewGuid():N}", DateTimeOffset.UtcNow.ToUnixTimeSeconds(), model);
+    public static CompletionHeader Create(string model, string? systemFingerprint = null) =>
+        new($"chatcmpl-{Guid.NewGuid():N}", DateTimeOffset.UtcNow.ToUnixTimeSeconds(), model, systemFingerprint);
 }
 
 /// <summary>Writes OpenAI <c>chat.completion</c> and <c>chat.completion.chunk</c> objects straight to a UTF-8 writer.</summary>
@@ -156,7 +156,7 @@ public static class ChatCompletionJson
         json.WriteString("object", objectType);
         json.WriteNumber("created", header.Created);
         json.WriteString("model", header.Model);
-        json.WriteNull("system_fingerprint");
+        WriteNullableString(json, "system_fingerprint", header.SystemFingerprint);
     }
 
     private static void WriteUsage(Utf8JsonWriter json, TokenCounts usage, Action<Utf8JsonWriter>? extension)

@@ -79,8 +79,7 @@ internal sealed class AccessControlValidator : IValidateOptions<GatewayOptions>
             return null;
         }
 
-        var slash = entry.IndexOf('/', StringComparison.Ordinal);
-        if (slash < 0)
+        if (!entry.Contains('/', StringComparison.Ordinal))
         {
             return options.Models.Keys.Contains(entry, StringComparer.Ordinal)
                 ? null
@@ -88,13 +87,14 @@ internal sealed class AccessControlValidator : IValidateOptions<GatewayOptions>
                   "pass-through models are '<provider>/<model>' or '<provider>/*'.";
         }
 
-        var provider = entry[..slash];
-        if (!options.Providers.ContainsKey(provider))
+        if (!ProviderModel.TryParse(entry, out var name))
         {
-            return $"'{entry}' names provider '{provider}', which is not configured (known: {string.Join(", ", options.Providers.Keys.Order(StringComparer.Ordinal))}).";
+            return $"'{entry}' is not '<provider>/<model>' or '<provider>/*'.";
         }
 
-        return slash == entry.Length - 1 ? $"'{entry}' names no model: use '{provider}/<model>' or '{provider}/*'." : null;
+        return options.Providers.ContainsKey(name.Provider)
+            ? null
+            : $"'{entry}' names provider '{name.Provider}', which is not configured (known: {string.Join(", ", options.Providers.Keys.Order(StringComparer.Ordinal))}).";
     }
 
     /// <summary>Browsers send an origin without path or trailing slash, and CORS compares it whole, so anything more never matches.</summary>

@@ -12,7 +12,8 @@ public sealed class ClientKey
     /// <summary>The <c>AllowedModels</c> entry that allows every model.</summary>
     public const string AnyModel = "*";
 
-    private const string AnyModelOfProvider = "/*";
+    /// <summary>The model part of an <c>AllowedModels</c> entry <c>&lt;provider&gt;/*</c>, which allows every model of that provider.</summary>
+    private const string AnyModelOfProvider = "*";
 
     private readonly bool _anyModel;
     private readonly FrozenSet<string> _models;
@@ -26,8 +27,9 @@ public sealed class ClientKey
         MaxConcurrentRequests = options.MaxConcurrentRequests;
         var allowed = options.AllowedModels;
         _anyModel = allowed.Count == 0 || allowed.Contains(AnyModel);
-        _providers = allowed.Where(entry => entry.EndsWith(AnyModelOfProvider, StringComparison.Ordinal))
-            .Select(entry => entry[..^AnyModelOfProvider.Length])
+        _providers = allowed
+            .Select(entry => ProviderModel.TryParse(entry, out var name) && name.Model == AnyModelOfProvider ? name.Provider : null)
+            .OfType<string>()
             .ToFrozenSet(StringComparer.OrdinalIgnoreCase);
         _models = allowed.Select(Normalize).ToFrozenSet(StringComparer.Ordinal);
     }
@@ -49,9 +51,9 @@ public sealed class ClientKey
     public bool MayUse(string model) =>
         _anyModel ||
         _models.Contains(Normalize(model)) ||
-        (model.IndexOf('/', StringComparison.Ordinal) is > 0 and var slash && _providers.Contains(model[..slash]));
+        (ProviderModel.TryParse(model, out var name) && _providers.Contains(name.Provider));
 
     /// <summary>Provider names are case-insensitive, as in the provider registry; model ids are not.</summary>
     private static string Normalize(string model) =>
-        model.IndexOf('/', StringComparison.Ordinal) is > 0 and var slash ? model[..slash].ToUpperInvariant() + model[slash..] : model;
+        ProviderModel.TryParse(model, out var name) ? (name with { Provider = name.Provider.ToUpperInvariant() }).ToString() : model;
 }

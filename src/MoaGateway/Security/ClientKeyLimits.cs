@@ -18,20 +18,21 @@ public sealed class ClientKeyLimits : IDisposable
 {
     private static readonly TimeSpan ConcurrencyRetryAfter = TimeSpan.FromSeconds(1);
 
-    private readonly PartitionedRateLimiter<HttpContext> _perMinute = PartitionedRateLimiter.Create<HttpContext, string>(context =>
+    // Partitioned by key and limit, so that a reload that changes a key's limit applies it from the next request on.
+    private readonly PartitionedRateLimiter<HttpContext> _perMinute = PartitionedRateLimiter.Create<HttpContext, (string, int)>(context =>
         context.Features.Get<ClientKey>() is { RequestsPerMinute: { } limit } key
-            ? RateLimitPartition.GetFixedWindowLimiter(key.Id, _ => new FixedWindowRateLimiterOptions
+            ? RateLimitPartition.GetFixedWindowLimiter((key.Id, limit), _ => new FixedWindowRateLimiterOptions
             {
                 PermitLimit = limit,
                 Window = TimeSpan.FromMinutes(1),
                 QueueLimit = 0,
             })
-            : RateLimitPartition.GetNoLimiter(""));
+            : RateLimitPartition.GetNoLimiter(("", 0)));
 
-    private readonly PartitionedRateLimiter<HttpContext> _concurrent = PartitionedRateLimiter.Create<HttpContext, string>(context =>
+    private readonly PartitionedRateLimiter<HttpContext> _concurrent = PartitionedRateLimiter.Create<HttpContext, (string, int)>(context =>
         context.Features.Get<ClientKey>() is { MaxConcurrentRequests: { } limit } key
-            ? RateLimitPartition.GetConcurrencyLimiter(key.Id, _ => new ConcurrencyLimiterOptions { PermitLimit = limit, QueueLimit = 0 })
-            : RateLimitPartition.GetNoLimiter(""));
+            ? RateLimitPartition.GetConcurrencyLimiter((key.Id, limit), _ => new ConcurrencyLimiterOptions { PermitLimit = limit, QueueLimit = 0 })
+            : RateLimitPartition.GetNoLimiter(("", 0)));
 
     public ClientKeyLimits() => Limiter = PartitionedRateLimiter.CreateChained(_perMinute, _concurrent);
 

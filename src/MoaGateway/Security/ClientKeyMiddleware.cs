@@ -8,12 +8,13 @@ namespace MoaGateway.Security;
 /// them; it then carries that <see cref="ClientKey"/> as a feature. The answer to a missing or wrong key names neither
 /// the key presented nor any key id.
 /// </summary>
-internal sealed class ClientKeyMiddleware(RequestDelegate next, ClientKeys keys)
+internal sealed class ClientKeyMiddleware(RequestDelegate next)
 {
     private const string Bearer = "Bearer ";
 
     public Task InvokeAsync(HttpContext context)
     {
+        var keys = ConfigurationSnapshot.Of(context).ClientKeys;
         if (!keys.Required)
         {
             return next(context);

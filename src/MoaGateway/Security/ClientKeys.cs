@@ -1,28 +1,19 @@
 using System.Security.Cryptography;
 using System.Text;
-using Microsoft.Extensions.Options;
 using MoaGateway.Configuration;
 
 namespace MoaGateway.Security;
 
-/// <summary>The configured client keys, resolved at start-up into SHA-256 hashes; keys given through the environment are hashed and not kept.</summary>
-public sealed partial class ClientKeys
+/// <summary>The client keys of one configuration, resolved into SHA-256 hashes; keys given through the environment are hashed and not kept.</summary>
+public sealed class ClientKeys
 {
     private readonly ClientKey[] _keys;
 
-    public ClientKeys(IOptions<GatewayOptions> options, ILogger<ClientKeys> logger)
-    {
-        _keys = [.. options.Value.Auth.Keys.Select(pair => new ClientKey(pair.Key, Hash(pair.Value), pair.Value))];
-        if (_keys.Length == 0)
-        {
-            LogOpen(logger, GatewayOptions.SectionName);
-        }
-        else
-        {
-            var ids = string.Join(", ", _keys.Select(key => key.Id));
-            LogRequired(logger, _keys.Length, ids);
-        }
-    }
+    public ClientKeys(AuthOptions options) =>
+        _keys = [.. options.Keys.Select(pair => new ClientKey(pair.Key, Hash(pair.Value), pair.Value))];
+
+    /// <summary>The ids of the configured keys, safe to log.</summary>
+    public IEnumerable<string> Ids => _keys.Select(key => key.Id);
 
     /// <summary>Whether <c>/v1</c> needs a key at all.</summary>
     public bool Required => _keys.Length > 0;
@@ -48,11 +39,4 @@ public sealed partial class ClientKeys
     private static byte[] Hash(ClientKeyOptions key) => key.Sha256 is { } hex
         ? Convert.FromHexString(hex)
         : SHA256.HashData(Encoding.UTF8.GetBytes(Environment.GetEnvironmentVariable(key.KeyEnv!)!));
-
-    [LoggerMessage(Level = LogLevel.Warning,
-        Message = "No client API keys are configured ({Section}:Auth:Keys): /v1 is open to anyone who can reach the gateway.")]
-    private static partial void LogOpen(ILogger logger, string section);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Client API keys required on /v1: {Count} configured ({Ids})")]
-    private static partial void LogRequired(ILogger logger, int count, string ids);
 }

@@ -22,7 +22,6 @@ public static class GatewaySecurity
     public static IServiceCollection AddGatewaySecurity(this IServiceCollection services)
     {
         services.AddSingleton<IValidateOptions<GatewayOptions>, AccessControlValidator>();
-        services.AddSingleton<ClientKeys>();
         services.AddSingleton<ClientKeyLimits>();
         services.AddRateLimiter();
         services.AddOptions<RateLimiterOptions>().Configure<ClientKeyLimits>((limiter, limits) =>
@@ -30,20 +29,29 @@ public static class GatewaySecurity
             limiter.GlobalLimiter = limits.Limiter;
             limiter.OnRejected = ClientKeyLimits.RejectAsync;
         });
-        // Without configured origins there is no policy, and the CORS middleware adds nothing: browsers on other origins are refused.
         services.AddCors();
-        services.AddOptions<CorsOptions>().Configure<IOptions<GatewayOptions>>((cors, gateway) =>
-        {
-            var origins = gateway.Value.Cors.AllowedOrigins;
-            if (origins.Count > 0)
-            {
-                cors.AddDefaultPolicy(policy => (origins.Contains("*") ? policy.AllowAnyOrigin() : policy.WithOrigins([.. origins]))
-                    .WithHeaders(CorsRequestHeaders)
-                    .WithMethods(HttpMethods.Get, HttpMethods.Post, HttpMethods.Options)
-                    .WithExposedHeaders(RequestIdMiddleware.Header));
-            }
-        });
+        services.AddSingleton<ICorsPolicyProvider, SnapshotCorsPolicyProvider>();
         return services;
+    }
+
+    /// <summary>
+    /// The policy for <paramref name="cors"/>'s origins. Without origins there is none, and the CORS middleware adds
+    /// nothing: browsers on other origins are refused.
+    /// </summary>
+    public static CorsPolicy? CorsPolicy(GatewayCorsOptions cors)
+    {
+        var origins = cors.AllowedOrigins;
+        if (origins.Count == 0)
+        {
+            return null;
+        }
+
+        var policy = new CorsPolicyBuilder();
+        return (origins.Contains("*") ? policy.AllowAnyOrigin() : policy.WithOrigins([.. origins]))
+            .WithHeaders(CorsRequestHeaders)
+            .WithMethods(HttpMethods.Get, HttpMethods.Post, HttpMethods.Options)
+            .WithExposedHeaders(RequestIdMiddleware.Header)
+            .Build();
     }
 
     /// <summary>Every response carries <c>x-request-id</c>, and the request its id as <c>HttpContext.TraceIdentifier</c>.</summary>

@@ -15,10 +15,14 @@ public sealed class GatewayProcess : IDisposable
     private GatewayProcess(Process process, int port)
     {
         Process = process;
+        Port = port;
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
     }
 
     public Process Process { get; }
+
+    /// <summary>The loopback port in <c>ASPNETCORE_URLS</c>, unless the environment given overrides it.</summary>
+    public int Port { get; }
 
     public HttpClient Http { get; }
 
@@ -27,17 +31,37 @@ public sealed class GatewayProcess : IDisposable
 
     public string Errors => string.Join('\n', _errors);
 
+    /// <summary>
+    /// The shipped configuration in Production, simulated, with key variables that no machine sets, so that a
+    /// developer's real keys are never used. Tests add to it.
+    /// </summary>
+    public static Dictionary<string, string> SimulatedEnvironment() => new()
+    {
+        ["ASPNETCORE_ENVIRONMENT"] = "Production",
+        ["MoaGateway__SimulateProvidersWithoutKeys"] = "true",
+        ["MoaGateway__Providers__together__ApiKeyEnv"] = "MOA_TEST_UNSET_TOGETHER",
+        ["MoaGateway__Providers__openai__ApiKeyEnv"] = "MOA_TEST_UNSET_OPENAI",
+        ["MoaGateway__Providers__groq__ApiKeyEnv"] = "MOA_TEST_UNSET_GROQ",
+    };
+
+    /// <summary>Everything the process wrote to standard output so far, as one text.</summary>
+    public string OutputText => string.Join('\n', _output);
+
     /// <summary>Starts the gateway on a free loopback port; <c>ASPNETCORE_URLS</c> is set unless given.</summary>
     /// <param name="environment">Configuration, as environment variables.</param>
     /// <param name="gatewayDll">The built gateway; by default the one beside the running assembly.</param>
+    /// <param name="arguments">The gateway's command line, such as <c>check</c> or <c>--MoaGateway:KeepAliveSeconds=5</c>.</param>
+    /// <param name="workingDirectory">The current directory of the process; by default the gateway's own folder.</param>
     /// <param name="readOutput">False leaves standard output unread, as a stalled log collector would: its pipe fills up.</param>
-    public static GatewayProcess Start(IReadOnlyDictionary<string, string> environment, string? gatewayDll = null, bool readOutput = true)
+    public static GatewayProcess Start(
+        IReadOnlyDictionary<string, string> environment, string? gatewayDll = null, IEnumerable<string>? arguments = null,
+        string? workingDirectory = null, bool readOutput = true)
     {
         var port = FreePort();
         gatewayDll ??= Path.Combine(AppContext.BaseDirectory, "MoaGateway.dll");
-        var start = new ProcessStartInfo("dotnet", [gatewayDll])
+        var start = new ProcessStartInfo("dotnet", [gatewayDll, .. arguments ?? []])
         {
-            WorkingDirectory = Path.GetDirectoryName(gatewayDll)!,
+            WorkingDirectory = workingDirectory ?? Path.GetDirectoryName(gatewayDll)!,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };

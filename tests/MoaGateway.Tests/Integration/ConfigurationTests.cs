@@ -33,13 +33,17 @@ public sealed class ConfigurationTests
         {
             var text = "";
             ChatTokenUsage? usage = null;
+            var fingerprints = new HashSet<string?>();
             await foreach (var update in gateway.ChatClient(model).CompleteChatStreamingAsync([new UserChatMessage("Why is the sky blue?")]))
             {
                 text += string.Concat(update.ContentUpdate.Select(p => p.Text));
                 usage ??= update.Usage;
+                fingerprints.Add(update.SystemFingerprint);
             }
 
-            Assert.StartsWith($"[{aggregator}] Synthesis of 6 responses:", text, StringComparison.Ordinal);
+            // The answer says it is simulated to whoever reads it, and to code, in system_fingerprint.
+            Assert.StartsWith($"[simulated {aggregator}] Synthesis of 6 responses:", text, StringComparison.Ordinal);
+            Assert.Equal(["moagateway-simulated"], fingerprints);
             // The simulator writes 40 tokens per answer and counts them honestly.
             Assert.Equal(calls * 40, usage!.OutputTokenCount);
         }

@@ -36,6 +36,52 @@ public sealed class ProcessTests
     }
 
     [Fact]
+    public async Task The_keyless_local_server_recipe_serves_the_shipped_models_from_that_server()
+    {
+        // README: MoaGateway__Providers__together__BaseUrl=http://localhost:8000/v1 MoaGateway__Providers__together__ApiKeyEnv= dotnet run --project src/MoaGateway
+        await using var local = await FakeUpstream.StartAsync();
+        using var gateway = GatewayProcess.Start(new Dictionary<string, string>
+        {
+            ["MOAGATEWAY_DEFAULT_ENVIRONMENT"] = "Development",
+            ["MoaGateway__Providers__together__BaseUrl"] = local.BaseUrl,
+            ["MoaGateway__Providers__together__ApiKeyEnv"] = "",
+        });
+        await gateway.WaitUntilServingAsync();
+
+        var model = JsonNode.Parse(await gateway.Http.GetStringAsync("/v1/models/moa-lite"))!;
+        using var answer = await gateway.Http.PostAsync("/v1/chat/completions", new StringContent(
+            """{"model":"moa-lite","messages":[{"role":"user","content":"Hi"}]}""", Encoding.UTF8, "application/json"));
+
+        Assert.False(model["moa"]!["simulated"]!.GetValue<bool>());
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        Assert.Equal(7, local.Requests.Count);
+        Assert.All(local.Requests, request => Assert.Null(request.Header("Authorization")));
+    }
+
+    [Fact]
+    public async Task A_local_server_declared_in_an_override_file_serves_an_alias()
+    {
+        // README: a provider with a BaseUrl and no ApiKeyEnv, and a model that is an alias of one of its models.
+        await using var local = await FakeUpstream.StartAsync();
+        var file = Path.Combine(Directory.CreateTempSubdirectory("moagateway-local-").FullName, "local.json");
+        await File.WriteAllTextAsync(file, $$"""
+            { "MoaGateway": {
+                "Providers": { "vllm": { "BaseUrl": "{{local.BaseUrl}}" } },
+                "Models": { "local": { "Aggregator": "vllm/Qwen/Qwen2.5-7B-Instruct" } } } }
+            """);
+        var environment = GatewayProcess.SimulatedEnvironment();
+        environment["MOAGATEWAY_CONFIG"] = file;
+        using var gateway = GatewayProcess.Start(environment);
+        await gateway.WaitUntilServingAsync();
+
+        using var answer = await gateway.Http.PostAsync("/v1/chat/completions", new StringContent(
+            """{"model":"local","messages":[{"role":"user","content":"Hi"}]}""", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        Assert.Equal("Qwen/Qwen2.5-7B-Instruct", Assert.Single(local.Requests).Model);
+    }
+
+    [Fact]
     public async Task Invalid_configuration_exits_with_code_1_and_names_the_key()
     {
         using var gateway = GatewayProcess.Start(new Dictionary<string, string>

@@ -83,7 +83,7 @@ public sealed class AccessControlValidatorTests
         [
             "MoaGateway:Auth:Keys:ci:AllowedModels:4 'mm' is not a virtual model (known: m); pass-through models are '<provider>/<model>' or '<provider>/*'.",
             "MoaGateway:Auth:Keys:ci:AllowedModels:5 'q/x' names provider 'q', which is not configured (known: p).",
-            "MoaGateway:Auth:Keys:ci:AllowedModels:6 'p/' names no model: use 'p/<model>' or 'p/*'.",
+            "MoaGateway:Auth:Keys:ci:AllowedModels:6 'p/' is not '<provider>/<model>' or '<provider>/*'.",
             "MoaGateway:Auth:Keys:ci:AllowedModels:7 is blank.",
         ], Failures(options));
     }

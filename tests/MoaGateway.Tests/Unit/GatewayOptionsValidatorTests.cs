@@ -42,13 +42,38 @@ public sealed class GatewayOptionsValidatorTests
     }
 
     [Fact]
-    public void Model_without_layers_or_aggregator_is_named()
+    public void Model_without_an_aggregator_is_named()
     {
         var options = Valid();
         options.Models["m"] = new VirtualModelOptions();
 
         Assert.Equal(
-            ["MoaGateway:Models:m:Layers is empty: a virtual model needs at least one proposer layer.", "MoaGateway:Models:m:Aggregator is missing: a virtual model needs an aggregator."],
+            ["MoaGateway:Models:m:Aggregator is missing: a virtual model needs an aggregator (with no Layers, the model is an alias of it)."],
+            Failures(options));
+    }
+
+    [Fact]
+    public void A_model_without_layers_is_a_valid_alias_but_an_aggregate_prompt_on_it_is_named()
+    {
+        var options = Valid();
+        options.Models["alias"] = new VirtualModelOptions { Aggregator = new AgentOptions { Provider = "p", Model = "big" } };
+        Assert.Empty(Failures(options));
+
+        options.Models["alias"].AggregatePrompt = "Synthesize.";
+        Assert.Equal(
+            ["MoaGateway:Models:alias:AggregatePrompt has no effect: a model without Layers is an alias, whose aggregator gets the conversation unchanged."],
+            Failures(options));
+    }
+
+    [Fact]
+    public void Out_of_range_agent_defaults_are_named()
+    {
+        var options = Valid();
+        options.Models["m"].AgentDefaults.Temperature = 2.5f;
+        options.Models["m"].AgentDefaults.TimeoutSeconds = 0;
+
+        Assert.Equal(
+            ["MoaGateway:Models:m:AgentDefaults:Temperature must be between 0 and 2.", "MoaGateway:Models:m:AgentDefaults:TimeoutSeconds must be greater than 0."],
             Failures(options));
     }
 

@@ -18,9 +18,10 @@ internal static class SimulatedAnswer
     public static IReadOnlyList<string> Tokens(string model, JsonElement messages, int answerTokens, int? maxTokens, out string finishReason)
     {
         var references = CountReferences(messages);
+        // The text says it is simulated, for whoever reads only the answer.
         var opening = references > 0
-            ? $"[{model}] Synthesis of {references} responses:"
-            : $"[{model}] Answer:";
+            ? $"[simulated {model}] Synthesis of {references} responses:"
+            : $"[simulated {model}] Answer:";
         var tokens = new List<string>(answerTokens);
         tokens.AddRange(opening.Split(' '));
 

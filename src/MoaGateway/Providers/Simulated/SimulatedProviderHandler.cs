@@ -15,6 +15,9 @@ namespace MoaGateway.Providers.Simulated;
 /// </summary>
 public sealed class SimulatedProviderHandler(SimulationOptions options) : HttpMessageHandler
 {
+    /// <summary>The <c>system_fingerprint</c> of every simulated answer, and of MoA answers that a simulated provider took part in.</summary>
+    public const string SystemFingerprint = "moagateway-simulated";
+
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         if (request.Method != HttpMethod.Post ||
@@ -48,7 +51,7 @@ public sealed class SimulatedProviderHandler(SimulationOptions options) : HttpMe
             var modelName = model.GetString()!;
             var tokens = SimulatedAnswer.Tokens(modelName, messages, options.AnswerTokens, MaxTokens(root), out var finishReason);
             var usage = new TokenCounts(SimulatedAnswer.CountPromptTokens(messages), tokens.Count);
-            var header = CompletionHeader.Create(modelName);
+            var header = CompletionHeader.Create(modelName, SystemFingerprint);
 
             return IsTrue(root, "stream")
                 ? Stream(header, tokens, finishReason, usage, IncludeUsage(root), cancellationToken)

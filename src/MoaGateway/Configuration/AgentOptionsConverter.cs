@@ -1,0 +1,15 @@
+using System.ComponentModel;
+using System.Globalization;
+
+namespace MoaGateway.Configuration;
+
+/// <summary>Lets the configuration binder read an agent written as a string, <c>"together/Qwen/Qwen2.5-72B-Instruct-Turbo"</c>.</summary>
+internal sealed class AgentOptionsConverter : TypeConverter
+{
+    public override bool CanConvertFrom(ITypeDescriptorContext? context, Type sourceType) => sourceType == typeof(string);
+
+    public override object ConvertFrom(ITypeDescriptorContext? context, CultureInfo? culture, object value) =>
+        ProviderModel.TryParse(value as string, out var name)
+            ? new AgentOptions { Provider = name.Provider, Model = name.Model }
+            : throw new FormatException($"'{value}' is not '<provider>/<model>'.");
+}
