@@ -20,6 +20,7 @@ internal sealed partial class ConfigurationWatcher(IConfiguration configuration,
     [
         "urls", "http_ports", "https_ports", "Kestrel", "Serilog", "OTEL_",
         $"{GatewayOptions.SectionName}:ShutdownDrainSeconds", $"{GatewayOptions.SectionName}:Logging",
+        $"{GatewayOptions.SectionName}:Management",
     ];
 
     private readonly IConfigurationRoot _root = (IConfigurationRoot)configuration;

@@ -35,6 +35,15 @@ public sealed class GatewayOptions
     public ReadinessOptions Readiness { get; init; } = new();
 
     public LoggingOptions Logging { get; init; } = new();
+
+    public ManagementOptions Management { get; init; } = new();
+}
+
+/// <summary>The management port: Prometheus' <c>/metrics</c>, never on the public port. Read at start-up only.</summary>
+public sealed class ManagementOptions
+{
+    /// <summary>Unset: no management port, and no <c>/metrics</c> at all.</summary>
+    public int? Port { get; set; }
 }
 
 public sealed class LoggingOptions

@@ -230,8 +230,8 @@ public sealed class ReloadTests : IAsyncLifetime, IDisposable
         changed["MoaGateway"]!["ShutdownDrainSeconds"] = 5;
         await File.WriteAllTextAsync(ConfigPath, changed.ToJsonString());
 
-        Assert.Contains("it is read only at start-up, so it takes effect after a restart",
-            await LogLineAsync(gateway, "MoaGateway:ShutdownDrainSeconds changed"), StringComparison.Ordinal);
+        Assert.Contains("MoaGateway:ShutdownDrainSeconds",
+            await LogLineAsync(gateway, "it is read only at start-up, so it takes effect after a restart"), StringComparison.Ordinal);
     }
 
     /// <summary>A keyless provider <c>fake</c> at <paramref name="upstream"/>, and models that are aliases of one agent each.</summary>
