@@ -1,8 +1,6 @@
 using System.Runtime.CompilerServices;
 using MoaGateway.Moa;
-using MoaGateway.Observability;
 using OpenAI.Chat;
-using Polly.CircuitBreaker;
 
 namespace MoaGateway.Providers;
 
@@ -13,7 +11,7 @@ public sealed class OpenAiAgentInvoker(ProviderRegistry providers) : IAgentInvok
         AgentSpec agent, IReadOnlyList<ChatMessage> messages, CallProgress progress, CancellationToken cancellationToken)
     {
         var provider = providers.Get(agent.Provider);
-        return await ExecuteAsync(provider, async token =>
+        return await provider.Resilience.ExecuteAsync(agent, async token =>
         {
             // Nothing of a proposer's answer has left the gateway, so a failure at any point may be retried whole.
             var options = WithAgentDefaults(new ChatCompletionOptions(), agent, provider);
@@ -39,30 +37,13 @@ public sealed class OpenAiAgentInvoker(ProviderRegistry providers) : IAgentInvok
         var provider = providers.Get(agent.Provider);
         WithAgentDefaults(options, agent, provider);
         // Retried only until the first delta: after that, tokens may be on their way to the client.
-        await using var attempt = await ExecuteAsync(
-            provider, token => ProviderAttempt.OpenAsync(provider, agent, messages, options, progress, token), cancellationToken);
+        await using var attempt = await provider.Resilience.ExecuteAsync(
+            agent, token => ProviderAttempt.OpenAsync(provider, agent, messages, options, progress, token), cancellationToken);
         do
         {
             yield return attempt.Current;
         }
         while (await attempt.MoveNextAsync());
-    }
-
-    private static async Task<T> ExecuteAsync<T>(Provider provider, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await provider.Resilience.ExecuteAsync(async token => await call(token), cancellationToken);
-        }
-        catch (BrokenCircuitException exception)
-        {
-            var retryIn = exception.RetryAfter is { } after ? $"; calls resume in {after.TotalSeconds:0.#} s" : string.Empty;
-            GatewayTelemetry.UpstreamError(provider.Name, "*", "circuit_open");
-            throw new ProviderException($"{provider.Name}: circuit open after repeated failures{retryIn}.", ProviderFailure.Error, exception)
-            {
-                ErrorType = "circuit_open",
-            };
-        }
     }
 
     /// <summary>Fills in the agent's configured settings where the request set none, in the field its provider understands.</summary>

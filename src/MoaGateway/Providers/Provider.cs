@@ -4,7 +4,6 @@ using System.Collections.Concurrent;
 using MoaGateway.Configuration;
 using OpenAI;
 using OpenAI.Chat;
-using Polly;
 
 namespace MoaGateway.Providers;
 
@@ -20,7 +19,7 @@ public sealed class Provider : IDisposable
 
     public Provider(string name, ProviderOptions options, string? apiKey, string? simulatedBecause, HttpMessageHandler handler, TimeProvider time)
     {
-        Resilience = ProviderResilience.Create(options, time);
+        Resilience = new ProviderResilience(name, options, time);
         CallSlots = new SemaphoreSlim(options.MaxConcurrentCalls, options.MaxConcurrentCalls);
         Name = name;
         Options = options;
@@ -57,8 +56,8 @@ public sealed class Provider : IDisposable
 
     public bool IsSimulated => SimulatedBecause is not null;
 
-    /// <summary>Retries and the circuit breaker of this provider.</summary>
-    public ResiliencePipeline Resilience { get; }
+    /// <summary>Retries and the circuit breakers of this provider and its models.</summary>
+    public ProviderResilience Resilience { get; }
 
     /// <summary>Bounds the calls in flight to this provider (<see cref="ProviderOptions.MaxConcurrentCalls"/>).</summary>
     public SemaphoreSlim CallSlots { get; }
@@ -87,5 +86,6 @@ public sealed class Provider : IDisposable
     {
         HttpClient.Dispose();
         CallSlots.Dispose();
+        Resilience.Dispose();
     }
 }

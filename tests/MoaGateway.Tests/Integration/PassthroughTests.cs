@@ -105,7 +105,7 @@ public sealed class PassthroughTests : GatewayTest
     [Fact]
     public async Task Unreachable_provider_gives_502()
     {
-        var port = FreePort();
+        var port = FreePort.Pick();
         await using var gateway = await GatewayHost.StartAsync(new GatewaySettings()
             .Set("MoaGateway:Providers:gone:BaseUrl", $"http://127.0.0.1:{port}/v1")
             .Provider("fake", Upstream)
@@ -116,12 +116,5 @@ public sealed class PassthroughTests : GatewayTest
 
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         Assert.Equal("upstream_error", JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!["type"]!.GetValue<string>());
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -24,6 +24,24 @@ public sealed class ResilienceTests
 
     private static JsonNode Agent(JsonNode body, int layer, int agent) => body["usage"]!["moa"]!["layers"]![layer]!["agents"]![agent]!;
 
+    /// <summary>Agents of layer 1 of model <paramref name="id"/>, each "provider/model"; the aggregator is fake/agg.</summary>
+    private static GatewaySettings Layer(GatewaySettings settings, string id, params string[] agents)
+    {
+        for (var i = 0; i < agents.Length; i++)
+        {
+            var slash = agents[i].IndexOf('/', StringComparison.Ordinal);
+            settings.Set($"MoaGateway:Models:{id}:Layers:0:Agents:{i}:Provider", agents[i][..slash])
+                .Set($"MoaGateway:Models:{id}:Layers:0:Agents:{i}:Model", agents[i][(slash + 1)..]);
+        }
+
+        return settings.Set($"MoaGateway:Models:{id}:Aggregator:Provider", "fake").Set($"MoaGateway:Models:{id}:Aggregator:Model", "agg");
+    }
+
+    private static GatewaySettings QuickBreaker(GatewaySettings settings, string provider) => settings
+        .Set($"MoaGateway:Providers:{provider}:Retry:MaxRetries", "0")
+        .Set($"MoaGateway:Providers:{provider}:CircuitBreaker:MinimumThroughput", "3")
+        .Set($"MoaGateway:Providers:{provider}:CircuitBreaker:BreakSeconds", "60");
+
     [Theory]
     [InlineData(503)]
     [InlineData(429)]
@@ -281,22 +299,11 @@ public sealed class ResilienceTests
     }
 
     [Fact]
-    public async Task The_circuit_opens_on_a_failing_provider_and_stops_calls_to_it()
+    public async Task The_circuit_opens_for_a_failing_model_and_stops_calls_to_it_but_not_to_the_providers_other_models()
     {
         await using var flaky = await FakeUpstream.StartAsync();
         flaky.Reply("f1", new FakeReply { Status = 503 });
-        var (upstream, gateway) = await StartAsync(
-            _ => { },
-            s => s.Provider("flaky", flaky)
-                .Set("MoaGateway:Providers:flaky:Retry:MaxRetries", "0")
-                .Set("MoaGateway:Providers:flaky:CircuitBreaker:MinimumThroughput", "3")
-                .Set("MoaGateway:Providers:flaky:CircuitBreaker:BreakSeconds", "60")
-                .Set("MoaGateway:Models:m:Layers:0:Agents:0:Provider", "flaky")
-                .Set("MoaGateway:Models:m:Layers:0:Agents:0:Model", "f1")
-                .Set("MoaGateway:Models:m:Layers:0:Agents:1:Provider", "fake")
-                .Set("MoaGateway:Models:m:Layers:0:Agents:1:Model", "p1")
-                .Set("MoaGateway:Models:m:Aggregator:Provider", "fake")
-                .Set("MoaGateway:Models:m:Aggregator:Model", "agg"));
+        var (upstream, gateway) = await StartAsync(_ => { }, s => Layer(QuickBreaker(s.Provider("flaky", flaky), "flaky"), "m", "flaky/f1", "flaky/f2"));
         await using var _ = upstream;
         await using var __ = gateway;
 
@@ -306,9 +313,31 @@ public sealed class ResilienceTests
             last = (await AskAsync(gateway, "m")).Body;
         }
 
-        Assert.Equal(3, flaky.Requests.Count);
-        Assert.StartsWith("flaky: circuit open after repeated failures", Agent(last, 0, 0)["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(3, flaky.RequestsFor("f1").Count);
+        Assert.StartsWith("flaky/f1: circuit open after repeated failures", Agent(last, 0, 0)["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(6, flaky.RequestsFor("f2").Count);
+        Assert.Equal("answered", Agent(last, 0, 1)["status"]!.GetValue<string>());
         Assert.Equal(6, upstream.RequestsFor("agg").Count);
+    }
+
+    [Fact]
+    public async Task Connect_failures_open_the_circuit_for_every_model_of_the_provider()
+    {
+        var (upstream, gateway) = await StartAsync(_ => { }, s => Layer(Layer(QuickBreaker(s, "gone"), "m1", "gone/a", "fake/p1"), "m2", "gone/b", "fake/p1")
+            .Set("MoaGateway:Providers:gone:BaseUrl", $"http://127.0.0.1:{FreePort.Pick()}/v1"));
+        await using var _ = upstream;
+        await using var __ = gateway;
+
+        for (var i = 0; i < 3; i++)
+        {
+            var (_, body) = await AskAsync(gateway, "m1");
+            Assert.Contains("gone/a failed: connection failed", Agent(body, 0, 0)["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        }
+
+        var (code, other) = await AskAsync(gateway, "m2");
+
+        Assert.Equal(HttpStatusCode.OK, code);
+        Assert.StartsWith("gone: circuit open after repeated connection failures", Agent(other, 0, 0)["error"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
     [Fact]
