@@ -77,7 +77,7 @@ public static class ChatCompletionsApi
         }
 
         var run = new MoaRun(model);
-        var deltas = engine.RunAsync(model, input.Messages!, input.AggregatorOptions!, run, scope.Token);
+        var deltas = engine.RunAsync(model, input.Messages!, input.AggregatorOptions!, request.Stream, run, scope.Token);
         var details = context.Features.Get<RequestLogDetails>();
         if (!request.Stream)
         {

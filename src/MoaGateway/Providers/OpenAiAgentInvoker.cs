@@ -10,21 +10,13 @@ public sealed class OpenAiAgentInvoker(ProviderRegistry providers) : IAgentInvok
     public async Task<AgentAnswer> CompleteAsync(
         AgentSpec agent, IReadOnlyList<ChatMessage> messages, CallProgress progress, CancellationToken cancellationToken)
     {
-        var provider = providers.Get(agent.Provider);
-        return await provider.Resilience.ExecuteAsync(agent, async token =>
+        var answer = new ChatAnswer();
+        foreach (var delta in await CollectAsync(agent, messages, new ChatCompletionOptions(), progress, cancellationToken))
         {
-            // Nothing of a proposer's answer has left the gateway, so a failure at any point may be retried whole.
-            var options = WithAgentDefaults(new ChatCompletionOptions(), agent, provider);
-            await using var attempt = await ProviderAttempt.OpenAsync(provider, agent, messages, options, progress, token);
-            var answer = new ChatAnswer();
-            do
-            {
-                answer.Append(attempt.Current);
-            }
-            while (await attempt.MoveNextAsync());
+            answer.Append(delta);
+        }
 
-            return new AgentAnswer(answer.Content ?? string.Empty, answer.Usage, answer.FinishReason);
-        }, cancellationToken);
+        return new AgentAnswer(answer.Content ?? string.Empty, answer.Usage, answer.FinishReason);
     }
 
     public async IAsyncEnumerable<ChatDelta> StreamAsync(
@@ -44,6 +36,26 @@ public sealed class OpenAiAgentInvoker(ProviderRegistry providers) : IAgentInvok
             yield return attempt.Current;
         }
         while (await attempt.MoveNextAsync());
+    }
+
+    public async Task<IReadOnlyList<ChatDelta>> CollectAsync(
+        AgentSpec agent, IReadOnlyList<ChatMessage> messages, ChatCompletionOptions options, CallProgress progress, CancellationToken cancellationToken)
+    {
+        var provider = providers.Get(agent.Provider);
+        WithAgentDefaults(options, agent, provider);
+        // Nothing of this answer has left the gateway, so a failure at any point may be retried whole.
+        return await provider.Resilience.ExecuteAsync(agent, async token =>
+        {
+            await using var attempt = await ProviderAttempt.OpenAsync(provider, agent, messages, options, progress, token);
+            var deltas = new List<ChatDelta>();
+            do
+            {
+                deltas.Add(attempt.Current);
+            }
+            while (await attempt.MoveNextAsync());
+
+            return deltas;
+        }, cancellationToken);
     }
 
     /// <summary>Fills in the agent's configured settings where the request set none, in the field its provider understands.</summary>

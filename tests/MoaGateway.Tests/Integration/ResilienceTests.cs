@@ -42,6 +42,14 @@ public sealed class ResilienceTests
         .Set($"MoaGateway:Providers:{provider}:CircuitBreaker:MinimumThroughput", "3")
         .Set($"MoaGateway:Providers:{provider}:CircuitBreaker:BreakSeconds", "60");
 
+    private static GatewaySettings WithBackup(GatewaySettings settings) => settings
+        .Model("m", [["p1"]], "agg")
+        .Set("MoaGateway:Models:m:AggregatorFallbacks:0:Provider", "fake")
+        .Set("MoaGateway:Models:m:AggregatorFallbacks:0:Model", "backup");
+
+    private static Task<HttpResponseMessage> PostAsync(GatewayHost gateway, object body) => gateway.Http.SendAsync(
+        new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = JsonContent.Create(body) }, HttpCompletionOption.ResponseHeadersRead);
+
     [Theory]
     [InlineData(503)]
     [InlineData(429)]
@@ -251,14 +259,14 @@ public sealed class ResilienceTests
         Assert.Equal("answered", Agent(body, 0, 2)["status"]!.GetValue<string>());
     }
 
-    [Fact]
-    public async Task A_fallback_aggregator_answers_when_the_primary_fails_before_its_first_token()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_fallback_aggregator_answers_a_non_streamed_request_when_the_primary_keeps_failing_before_or_after_its_first_token(bool afterFirstToken)
     {
         var (upstream, gateway) = await StartAsync(
-            u => u.Reply("agg", new FakeReply { Status = 500 }),
-            s => s.Model("m", [["p1"]], "agg")
-                .Set("MoaGateway:Models:m:AggregatorFallbacks:0:Provider", "fake")
-                .Set("MoaGateway:Models:m:AggregatorFallbacks:0:Model", "backup"));
+            u => u.Reply("agg", afterFirstToken ? new FakeReply { Text = "partial answer", BreakAfterFirstToken = true } : new FakeReply { Status = 500 }),
+            WithBackup);
         await using var _ = upstream;
         await using var __ = gateway;
 
@@ -267,10 +275,71 @@ public sealed class ResilienceTests
         Assert.Equal(HttpStatusCode.OK, code);
         Assert.Equal(FakeUpstream.DefaultText("backup"), body["choices"]![0]!["message"]!["content"]!.GetValue<string>());
         Assert.Equal(3, upstream.RequestsFor("agg").Count);
-        var failed = body["usage"]!["moa"]!["failed_aggregators"]!.AsArray();
-        Assert.Equal("agg", Assert.Single(failed)!["model"]!.GetValue<string>());
-        Assert.Equal(3, failed[0]!["attempts"]!.GetValue<int>());
+        var failed = Assert.Single(body["usage"]!["moa"]!["failed_aggregators"]!.AsArray())!;
+        Assert.Equal("agg", failed["model"]!.GetValue<string>());
+        Assert.Equal(3, failed["attempts"]!.GetValue<int>());
         Assert.Equal("backup", body["usage"]!["moa"]!["aggregator"]!["model"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Each_aggregator_fallback_gets_the_clients_options_as_they_were_sent()
+    {
+        var (upstream, gateway) = await StartAsync(
+            u => u.Reply("agg", new FakeReply { Status = 500 }),
+            s => WithBackup(s).Set("MoaGateway:Models:m:Aggregator:Temperature", "0.1"));
+        await using var _ = upstream;
+        await using var __ = gateway;
+
+        using var response = await PostAsync(gateway, new
+        {
+            model = "m",
+            audio = new { voice = "alloy", format = "wav" },
+            top_k = 7,
+            messages = new[] { new { role = "user", content = "Hi" } },
+        });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var backup = Assert.Single(upstream.RequestsFor("backup")).Json;
+        Assert.Equal("""{"voice":"alloy","format":"wav"}""", backup["audio"]!.ToJsonString());
+        Assert.Equal(7, backup["top_k"]!.GetValue<int>());
+        Assert.Null(backup["temperature"]);
+        Assert.Equal(0.1, upstream.RequestsFor("agg")[0].Json["temperature"]!.GetValue<double>(), 3);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Audio_without_voice_is_a_400_before_anything_is_sent_on_a_model_with_aggregator_fallbacks(bool stream)
+    {
+        // The proposer outlasts the keep-alive, so a streamed response would have begun by the time the aggregator is called.
+        var (upstream, gateway) = await StartAsync(
+            u => u.Reply("p1", new FakeReply { Delay = TimeSpan.FromMilliseconds(300) }),
+            s => WithBackup(s).Set("MoaGateway:KeepAliveSeconds", "0.05"));
+        await using var _ = upstream;
+        await using var __ = gateway;
+
+        using var response = await PostAsync(gateway, new { model = "m", stream, audio = new { }, messages = new[] { new { role = "user", content = "Hi" } } });
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{(int)response.StatusCode}: {text}");
+        Assert.Equal("audio.voice", JsonNode.Parse(text)!["error"]!["param"]!.GetValue<string>());
+        Assert.Empty(upstream.Requests);
+    }
+
+    [Fact]
+    public async Task A_non_streamed_request_retries_an_aggregator_that_breaks_after_its_first_token()
+    {
+        var (upstream, gateway) = await StartAsync(
+            u => u.Reply("agg", new FakeReply { Text = "whole answer", BreakAfterFirstToken = true, FailTimes = 1 }), WithBackup);
+        await using var _ = upstream;
+        await using var __ = gateway;
+
+        var (code, body) = await AskAsync(gateway, "m");
+
+        Assert.Equal(HttpStatusCode.OK, code);
+        Assert.Equal("whole answer", body["choices"]![0]!["message"]!["content"]!.GetValue<string>());
+        Assert.Equal(2, body["usage"]!["moa"]!["aggregator"]!["attempts"]!.GetValue<int>());
+        Assert.Empty(upstream.RequestsFor("backup"));
     }
 
     [Fact]
