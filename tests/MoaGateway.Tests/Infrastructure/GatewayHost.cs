@@ -27,9 +27,11 @@ public sealed class GatewayHost : IAsyncDisposable
     /// <summary>A raw HTTP client for wire-format checks.</summary>
     public HttpClient Http { get; }
 
-    public static async Task<GatewayHost> StartAsync(GatewaySettings settings)
+    /// <param name="settings">The gateway's configuration.</param>
+    /// <param name="overrideServices">Services registered after the gateway's own, which they replace.</param>
+    public static async Task<GatewayHost> StartAsync(GatewaySettings settings, Action<IServiceCollection>? overrideServices = null)
     {
-        var app = GatewayApp.Create(settings.ToArgs());
+        var app = GatewayApp.Create(settings.ToArgs(), overrideServices);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
         return new GatewayHost(app, new Uri(address));

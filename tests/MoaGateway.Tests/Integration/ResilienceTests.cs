@@ -409,6 +409,22 @@ public sealed class ResilienceTests
         Assert.StartsWith("gone: circuit open after repeated connection failures", Agent(other, 0, 0)["error"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_failed_mixture_tells_clients_not_to_run_it_again(bool stream)
+    {
+        var (upstream, gateway) = await StartAsync(u => u.Reply("p1", new FakeReply { Status = 503 }), s => s.Model("m", [["p1"]], "agg"));
+        await using var _ = upstream;
+        await using var __ = gateway;
+
+        using var response = await PostAsync(gateway, new { model = "m", stream, messages = new[] { new { role = "user", content = "Hi" } } });
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Equal("false", Assert.Single(response.Headers.GetValues("x-should-retry")));
+        Assert.Equal(3, upstream.RequestsFor("p1").Count);
+    }
+
     [Fact]
     public async Task The_request_deadline_bounds_the_whole_mixture()
     {
@@ -418,11 +434,13 @@ public sealed class ResilienceTests
         await using var _ = upstream;
         await using var __ = gateway;
 
-        var (code, body) = await AskAsync(gateway, "m");
+        using var response = await PostAsync(gateway, new { model = "m", messages = new[] { new { role = "user", content = "Hi" } } });
+        var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
 
-        Assert.Equal(HttpStatusCode.GatewayTimeout, code);
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
         Assert.Equal("The request did not complete within its deadline of 0.5 s.", body["error"]!["message"]!.GetValue<string>());
         Assert.Equal("request_timeout", body["error"]!["code"]!.GetValue<string>());
+        Assert.Equal("false", Assert.Single(response.Headers.GetValues("x-should-retry")));
         await Eventually.True(() => upstream.AbortedModels.Contains("p1"));
     }
 
@@ -442,6 +460,7 @@ public sealed class ResilienceTests
 
         Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
         Assert.Equal("1", refused.Headers.RetryAfter?.ToString());
+        Assert.False(refused.Headers.Contains("x-should-retry"), "a refusal at the concurrency cap is worth retrying");
         Assert.Equal("concurrency_limit_exceeded", JsonNode.Parse(await refused.Content.ReadAsStringAsync())!["error"]!["code"]!.GetValue<string>());
         release.SetResult();
         Assert.All(await Task.WhenAll(held), result => Assert.Equal(HttpStatusCode.OK, result.Status));
