@@ -94,12 +94,17 @@ public static class ChatCompletionsApi
         try
         {
             await forwarder.ForwardAsync(context, provider, "chat/completions", body, cancellationToken);
-            return Results.Empty;
         }
-        catch (ProviderException exception)
+        catch (ProviderException exception) when (!context.Response.HasStarted)
         {
             return OpenAiError.FromProvider(exception);
         }
+        catch (ProviderException exception)
+        {
+            await StreamCutOff.EndAsync(context, OpenAiError.FromProvider(exception));
+        }
+
+        return Results.Empty;
     }
 
     /// <summary>Splits <c>provider/model</c> at its first slash; model ids such as <c>meta-llama/Llama-3.3-70B</c> keep theirs.</summary>

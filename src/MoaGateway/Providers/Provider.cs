@@ -2,6 +2,7 @@ using System.ClientModel;
 using System.ClientModel.Primitives;
 using System.Collections.Concurrent;
 using MoaGateway.Configuration;
+using MoaGateway.Forwarding;
 using OpenAI;
 using OpenAI.Chat;
 
@@ -81,6 +82,9 @@ public sealed class Provider : IDisposable
     /// <summary>Removes the API key from text that came from the upstream, such as an error message that echoes it.</summary>
     public string Redact(string text) =>
         _apiKey is null ? text : text.Replace(_apiKey, "[redacted]", StringComparison.Ordinal);
+
+    /// <summary>Removes the API key from a body relayed piece by piece, also where it is split between two pieces.</summary>
+    public SecretRedactor CreateRedactor() => new(_apiKey);
 
     public void Dispose()
     {

@@ -466,6 +466,49 @@ public sealed class ResilienceTests
         Assert.All(await Task.WhenAll(held), result => Assert.Equal(HttpStatusCode.OK, result.Status));
     }
 
+    [Theory]
+    [InlineData(nameof(FakeReply.EndWithoutFinish))]
+    [InlineData(nameof(FakeReply.BreakAfterFirstToken))]
+    public async Task A_pass_through_stream_cut_short_ends_with_an_error_event_and_a_broken_connection_never_done(string fault)
+    {
+        var reply = fault == nameof(FakeReply.EndWithoutFinish)
+            ? new FakeReply { Text = "partial answer", EndWithoutFinish = true }
+            : new FakeReply { Text = "partial answer", BreakAfterFirstToken = true };
+        var (upstream, gateway) = await StartAsync(u => u.Reply("solo", reply), s => s.Model("m", [["p1"]], "agg"));
+        await using var _ = upstream;
+        await using var __ = gateway;
+
+        using var response = await PostAsync(gateway, new { model = "fake/solo", stream = true, messages = new[] { new { role = "user", content = "Hi" } } });
+        var transcript = await SseTranscript.ReadAsync(response);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("partial", transcript.Content);
+        var error = transcript.AssertCutOff();
+        Assert.Equal("upstream_error", error["type"]!.GetValue<string>());
+        Assert.StartsWith("fake failed: ", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_pass_through_stream_that_ends_without_done_is_a_failure_to_the_official_sdk()
+    {
+        var (upstream, gateway) = await StartAsync(
+            u => u.Reply("solo", new FakeReply { Text = "partial answer", EndWithoutFinish = true }), s => s.Model("m", [["p1"]], "agg"));
+        await using var _ = upstream;
+        await using var __ = gateway;
+
+        var text = "";
+        var failure = await Record.ExceptionAsync(async () =>
+        {
+            await foreach (var update in gateway.ChatClient("fake/solo").CompleteChatStreamingAsync([new OpenAI.Chat.UserChatMessage("Hi")]))
+            {
+                text += string.Concat(update.ContentUpdate.Select(part => part.Text));
+            }
+        });
+
+        Assert.Equal("partial", text);
+        Assert.NotNull(failure);
+    }
+
     [Fact]
     public async Task A_providers_call_cap_holds_its_own_calls_without_slowing_other_providers()
     {
