@@ -7,7 +7,7 @@ namespace MoaGateway.Api;
 /// <summary>An error in OpenAI's envelope, the only error shape the official SDKs can read.</summary>
 public sealed record OpenAiError(int StatusCode, string Message, string Type, string? Param = null, string? Code = null) : IResult
 {
-    /// <summary>Sent as <c>x-should-retry</c>, which the OpenAI SDKs obey over their own retry rules; unset, they follow those.</summary>
+    /// <summary>Sent as <c>x-should-retry</c>, which the official Python and Node SDKs obey over their own retry rules; unset, they follow those.</summary>
     public bool? ShouldRetry { get; init; }
 
     public static OpenAiError InvalidRequest(string message, string? param = null, string? code = null) =>
