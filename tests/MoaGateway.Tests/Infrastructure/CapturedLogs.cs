@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 
 namespace MoaGateway.Tests.Infrastructure;
 
-/// <summary>A logger provider for the in-process gateway that keeps every event it is given, for tests of what gets logged.</summary>
+/// <summary>A logger provider that keeps every event it is given, for tests of what the in-process gateway logs.</summary>
 public sealed class CapturedLogs : ILoggerProvider
 {
     private readonly ConcurrentQueue<CapturedLog> _entries = new();

@@ -240,8 +240,9 @@ public sealed class StreamingTests
         var logs = new CapturedLogs();
         await using var gateway = await GatewayHost.StartAsync(
             new GatewaySettings().Provider("fake", upstream).Model("duo", [["p1", "p2"]], "agg"),
+            // The logger factory itself, whatever logging library the gateway sets up, so every event reaches the capture.
             services => services
-                .AddSingleton<ILoggerProvider>(logs)
+                .AddSingleton<ILoggerFactory>(_ => new LoggerFactory([logs]))
                 .AddSingleton<IAgentInvoker>(provider => new DefectAfterFirstAggregatorDelta(ActivatorUtilities.CreateInstance<OpenAiAgentInvoker>(provider))));
 
         using var response = await PostStreamAsync(gateway);
