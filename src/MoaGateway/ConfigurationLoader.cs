@@ -16,6 +16,7 @@ public sealed class ConfigurationLoader(
     IEnumerable<IValidateOptions<GatewayOptions>> validators,
     IHostEnvironment environment,
     TimeProvider time,
+    Func<ProviderRegistry, IAgentInvoker> invokerFor,
     ILogger<MoaEngine> engineLogger)
 {
     /// <exception cref="OptionsValidationException">The configuration is invalid; its failures name each problem.</exception>
@@ -59,7 +60,7 @@ public sealed class ConfigurationLoader(
             providers,
             new ClientKeys(options.Auth),
             GatewaySecurity.CorsPolicy(options.Cors),
-            new MoaEngine(new OpenAiAgentInvoker(providers), engineLogger));
+            new MoaEngine(invokerFor(providers), engineLogger));
     }
 
     private static void ThrowIfAny(IReadOnlyList<string> problems)

@@ -10,12 +10,15 @@ namespace MoaGateway;
 /// <summary>The composition root: what is registered, and the whole request pipeline in the order a request meets it.</summary>
 public static class GatewayApp
 {
-    public static WebApplication Create(string[] args)
+    /// <param name="args">The command line, configuration overrides included.</param>
+    /// <param name="overrideServices">Replaces registered services (tests inject faults here); null in production.</param>
+    public static WebApplication Create(string[] args, Action<IServiceCollection>? overrideServices = null)
     {
         var builder = GatewayConfiguration.CreateGatewayBuilder(args);
         builder.UseSettingsFiles().UseDefaultUrl().AddManagementPort();
         builder.Services.AddGatewayLogging(builder.Configuration, builder.Environment);
         builder.Services.AddMoaGateway(builder.Configuration);
+        overrideServices?.Invoke(builder.Services);
 
         var app = builder.Build();
         // Requests on the management port (Prometheus) branch off here: nothing below applies to them.

@@ -4,7 +4,9 @@ using MoaGateway.Api;
 using MoaGateway.Configuration;
 using MoaGateway.Forwarding;
 using MoaGateway.Health;
+using MoaGateway.Moa;
 using MoaGateway.Observability;
+using MoaGateway.Providers;
 using MoaGateway.Security;
 
 namespace MoaGateway;
@@ -15,6 +17,8 @@ public static class Hosting
     {
         services.AddGatewayOptions();
         services.AddSingleton<ConfigurationLoader>();
+        // How each configuration's agents are called: through its own providers.
+        services.AddSingleton<Func<ProviderRegistry, IAgentInvoker>>(_ => providers => new OpenAiAgentInvoker(providers));
         services.AddSingleton<LiveConfiguration>();
         services.AddHostedService<ConfigurationWatcher>();
         // What the host reads once, at start-up; everything a request uses comes from its ConfigurationSnapshot.

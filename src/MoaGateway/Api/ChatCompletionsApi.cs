@@ -69,7 +69,7 @@ public static class ChatCompletionsApi
         }
 
         var run = new MoaRun(model);
-        var deltas = configuration.Engine.RunAsync(model, input.Messages!, input.AggregatorOptions!, run, scope.Token);
+        var deltas = configuration.Engine.RunAsync(model, input.Messages!, input.AggregatorOptions!, request.Stream, run, scope.Token);
         var header = CompletionHeader.Create(
             model.Id, configuration.SimulatedProviders(model).Count > 0 ? SimulatedProviderHandler.SystemFingerprint : null);
         if (!request.Stream)
@@ -87,12 +87,17 @@ public static class ChatCompletionsApi
         try
         {
             await forwarder.ForwardAsync(context, provider, "chat/completions", body, cancellationToken);
-            return Results.Empty;
         }
-        catch (ProviderException exception)
+        catch (ProviderException exception) when (!context.Response.HasStarted)
         {
             return OpenAiError.FromProvider(exception);
         }
+        catch (ProviderException exception)
+        {
+            await StreamCutOff.EndAsync(context, OpenAiError.FromProvider(exception));
+        }
+
+        return Results.Empty;
     }
 
     /// <summary>The provider and model of a <c>provider/model</c> name, or why that provider cannot be used.</summary>

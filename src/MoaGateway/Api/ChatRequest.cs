@@ -60,8 +60,17 @@ public sealed class ChatRequest : IDisposable
             error = OpenAiError.InvalidRequest($"The request body is not valid JSON: {exception.Message}", code: "invalid_json");
             return null;
         }
+        catch (InvalidOperationException)
+        {
+            // The check for duplicate names decodes every property name, and one with an unpaired surrogate cannot be
+            // decoded. Parsed without that check, the document shows where it is.
+            using var withDuplicates = JsonDocument.Parse(body, StrictJson with { AllowDuplicateProperties = true });
+            error = UnpairedSurrogateError(withDuplicates.RootElement, body.Span) ??
+                    OpenAiError.InvalidRequest("The request body holds a property name that cannot be decoded.", code: "invalid_json");
+            return null;
+        }
 
-        error = Validate(document.RootElement, limits);
+        error = UnpairedSurrogateError(document.RootElement, body.Span) ?? Validate(document.RootElement, limits);
         if (error is not null)
         {
             document.Dispose();
@@ -119,6 +128,21 @@ public sealed class ChatRequest : IDisposable
 
     private int? OptionalInt(string name) =>
         Root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetInt32() : null;
+
+    /// <summary>Checked before any other, so that every string read afterwards, here or by the SDK, can be decoded.</summary>
+    private static OpenAiError? UnpairedSurrogateError(JsonElement root, ReadOnlySpan<byte> body)
+    {
+        if (UnpairedSurrogates.Find(root, body) is not { } path)
+        {
+            return null;
+        }
+
+        var param = path.TrimStart('.');
+        return OpenAiError.InvalidRequest(
+            $"{(param.Length == 0 ? "The request body" : $"'{param}'")} holds an unpaired UTF-16 surrogate escape (such as \\ud800 without its low half); JSON strings must be valid Unicode.",
+            param.Length == 0 ? null : param,
+            "invalid_unicode");
+    }
 
     private static OpenAiError? Validate(JsonElement root, RequestLimitOptions limits)
     {

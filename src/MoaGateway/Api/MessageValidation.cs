@@ -73,10 +73,24 @@ internal static class MessageValidation
                 return OpenAiError.InvalidRequest($"'{path}.tool_calls' must be an array.", $"{path}.tool_calls");
             }
 
-            hasToolCalls = toolCalls.GetArrayLength() > 0;
+            var index = 0;
+            foreach (var call in toolCalls.EnumerateArray())
+            {
+                if (ValidateToolCall(call, $"{path}.tool_calls[{index++}]") is { } error)
+                {
+                    return error;
+                }
+            }
+
+            hasToolCalls = index > 0;
         }
 
-        var hasFunctionCall = message.TryGetProperty("function_call", out var functionCall) && functionCall.ValueKind == JsonValueKind.Object;
+        var hasFunctionCall = message.TryGetProperty("function_call", out var functionCall) && functionCall.ValueKind != JsonValueKind.Null;
+        if (hasFunctionCall && ValidateFunction(functionCall, $"{path}.function_call") is { } functionError)
+        {
+            return functionError;
+        }
+
         if (content.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
         {
             return hasToolCalls || hasFunctionCall
@@ -89,6 +103,34 @@ internal static class MessageValidation
             ? null
             : RequireContent(content, path, allowedParts: ["text", "refusal"]);
     }
+
+    /// <summary>A tool call being replayed: <c>{"id": "...", "type": "function", "function": {"name": "...", "arguments": "..."}}</c>.</summary>
+    private static OpenAiError? ValidateToolCall(JsonElement call, string path)
+    {
+        if (call.ValueKind != JsonValueKind.Object)
+        {
+            return OpenAiError.InvalidRequest($"'{path}' must be an object with 'id', 'type' and 'function'.", path);
+        }
+
+        if (RequireString(call, "id", path) is { } idError)
+        {
+            return idError;
+        }
+
+        if (!(call.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.ValueEquals("function"u8)))
+        {
+            return OpenAiError.InvalidRequest($"'{path}.type' is required and must be 'function'.", $"{path}.type", "invalid_value");
+        }
+
+        call.TryGetProperty("function", out var function);
+        return ValidateFunction(function, $"{path}.function");
+    }
+
+    /// <summary>The function of a tool call, or a legacy <c>function_call</c>: a string <c>name</c> and string <c>arguments</c>.</summary>
+    private static OpenAiError? ValidateFunction(JsonElement function, string path) =>
+        function.ValueKind == JsonValueKind.Object
+            ? RequireString(function, "name", path) ?? RequireString(function, "arguments", path)
+            : OpenAiError.InvalidRequest($"'{path}' is required and must be an object with 'name' and 'arguments'.", path);
 
     private static OpenAiError? RequireContent(JsonElement content, string path, string[] allowedParts)
     {
@@ -148,7 +190,8 @@ internal static class MessageValidation
         };
     }
 
-    private static OpenAiError? RequireString(JsonElement element, string property, string path) =>
+    /// <summary>An error naming <c>path.property</c> unless <paramref name="element"/> has that property as a string.</summary>
+    public static OpenAiError? RequireString(JsonElement element, string property, string path) =>
         element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String
             ? null
             : OpenAiError.InvalidRequest($"'{path}.{property}' is required and must be a string.", $"{path}.{property}");

@@ -8,12 +8,6 @@ namespace MoaGateway.Api;
 /// <summary>Turns a running mixture into an OpenAI response: one <c>chat.completion</c>, or an SSE stream of chunks.</summary>
 internal static class MoaResponses
 {
-    /// <summary>
-    /// Kestrel drops output still queued for the socket when a connection is aborted, so the error event gets this
-    /// long to leave before the abort that marks the stream as broken.
-    /// </summary>
-    private static readonly TimeSpan ErrorEventDrain = TimeSpan.FromMilliseconds(200);
-
     public static async Task<IResult> CompleteAsync(
         CompletionHeader header, IAsyncEnumerable<ChatDelta> deltas, MoaRun run, RequestScope scope, RequestLogDetails details)
     {
@@ -101,10 +95,7 @@ internal static class MoaResponses
         catch (Exception exception) when (Failure(exception, scope) is { } failure)
         {
             outcome = "error";
-            failure.WriteTo(sse.BeginEvent());
-            await sse.EndEventAsync(CancellationToken.None);
-            await Task.Delay(ErrorEventDrain, CancellationToken.None);
-            context.Abort();
+            await StreamCutOff.EndAsync(context, failure);
         }
         catch (OperationCanceledException) when (scope.ClientGone.IsCancellationRequested)
         {
@@ -124,13 +115,23 @@ internal static class MoaResponses
         MoaTelemetry.RecordRequest(run, stream, outcome, run.Elapsed);
     }
 
-    /// <summary>What to tell the client about <paramref name="exception"/>; null when there is no one left to tell, or it is a bug.</summary>
-    private static OpenAiError? Failure(Exception exception, RequestScope scope) => exception switch
+    /// <summary>
+    /// What to tell the client about <paramref name="exception"/>; null when there is no one left to tell, or it is a bug
+    /// (left to <see cref="OpenAiErrorMiddleware"/>). A 502 or 504 comes after the gateway's own retries of every call
+    /// that could be retried, so the client is told not to run the whole mixture again.
+    /// </summary>
+    private static OpenAiError? Failure(Exception exception, RequestScope scope)
     {
-        ProviderException provider => OpenAiError.FromProvider(provider),
-        OperationCanceledException => scope.Failure,
-        _ => null,
-    };
+        var failure = exception switch
+        {
+            ProviderException provider => OpenAiError.FromProvider(provider),
+            OperationCanceledException => scope.Failure,
+            _ => null,
+        };
+        return failure is { StatusCode: StatusCodes.Status502BadGateway or StatusCodes.Status504GatewayTimeout }
+            ? failure with { ShouldRetry = false }
+            : failure;
+    }
 
     private static async Task<bool> FirstDeltaAsync(
         IAsyncEnumerator<ChatDelta> deltas, SseWriter sse, MoaRun run, TimeSpan keepAlive, CancellationToken write)

@@ -7,6 +7,9 @@ namespace MoaGateway.Api;
 /// <summary>An error in OpenAI's envelope, the only error shape the official SDKs can read.</summary>
 public sealed record OpenAiError(int StatusCode, string Message, string Type, string? Param = null, string? Code = null) : IResult
 {
+    /// <summary>Sent as <c>x-should-retry</c>, which the official Python and Node SDKs obey over their own retry rules; unset, they follow those.</summary>
+    public bool? ShouldRetry { get; init; }
+
     public static OpenAiError InvalidRequest(string message, string? param = null, string? code = null) =>
         new(StatusCodes.Status400BadRequest, message, "invalid_request_error", param, code);
 
@@ -93,6 +96,11 @@ public sealed record OpenAiError(int StatusCode, string Message, string Type, st
     public Task ExecuteAsync(HttpContext httpContext)
     {
         httpContext.Response.StatusCode = StatusCode;
+        if (ShouldRetry is { } shouldRetry)
+        {
+            httpContext.Response.Headers["x-should-retry"] = shouldRetry ? "true" : "false";
+        }
+
         return new JsonWriterResult(WriteTo).ExecuteAsync(httpContext);
     }
 }

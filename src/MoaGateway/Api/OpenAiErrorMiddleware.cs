@@ -2,7 +2,8 @@ namespace MoaGateway.Api;
 
 /// <summary>
 /// Under <c>/v1</c>, every error leaves in OpenAI's envelope: unknown routes, wrong methods and unexpected exceptions
-/// included, because the official SDKs read nothing else (a ProblemDetails body becomes an opaque failure).
+/// included, because the official SDKs read nothing else (a ProblemDetails body becomes an opaque failure). An
+/// unexpected exception after the response has started ends it as cut off (<see cref="StreamCutOff"/>).
 /// </summary>
 internal sealed partial class OpenAiErrorMiddleware(RequestDelegate next, ILogger<OpenAiErrorMiddleware> logger)
 {
@@ -17,7 +18,7 @@ internal sealed partial class OpenAiErrorMiddleware(RequestDelegate next, ILogge
             LogUnhandled(logger, exception, context.Request.Method, context.Request.Path);
             if (context.Response.HasStarted)
             {
-                context.Abort();
+                await StreamCutOff.EndAsync(context, OpenAiError.Internal());
                 return;
             }
 

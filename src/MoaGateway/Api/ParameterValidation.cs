@@ -20,7 +20,8 @@ internal static class ParameterValidation
         OfKind(root, "user", JsonValueKind.String, "a string") ??
         Tools(root) ??
         ToolChoice(root) ??
-        OfKind(root, "response_format", JsonValueKind.Object, "an object");
+        OfKind(root, "response_format", JsonValueKind.Object, "an object") ??
+        Audio(root);
 
     private static OpenAiError? Boolean(JsonElement root, string name) =>
         Present(root, name, out var value) && value.ValueKind is not (JsonValueKind.True or JsonValueKind.False)
@@ -118,6 +119,19 @@ internal static class ParameterValidation
         Present(root, "tool_choice", out var value) && value.ValueKind is not (JsonValueKind.String or JsonValueKind.Object)
             ? OpenAiError.InvalidRequest("'tool_choice' must be a string or an object.", "tool_choice")
             : null;
+
+    /// <summary>Audio output needs both its voice and its format, as in OpenAI's API; the SDK cannot even copy the options without them.</summary>
+    private static OpenAiError? Audio(JsonElement root)
+    {
+        if (!Present(root, "audio", out var audio))
+        {
+            return null;
+        }
+
+        return audio.ValueKind != JsonValueKind.Object
+            ? OpenAiError.InvalidRequest("'audio' must be an object with 'voice' and 'format'.", "audio")
+            : MessageValidation.RequireString(audio, "voice", "audio") ?? MessageValidation.RequireString(audio, "format", "audio");
+    }
 
     private static OpenAiError? OfKind(JsonElement root, string name, JsonValueKind kind, string description) =>
         Present(root, name, out var value) && value.ValueKind != kind

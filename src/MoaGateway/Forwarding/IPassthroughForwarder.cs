@@ -9,9 +9,11 @@ namespace MoaGateway.Forwarding;
 public interface IPassthroughForwarder
 {
     /// <summary>
-    /// Sends <paramref name="body"/> to the provider's <paramref name="path"/> and copies the response to <paramref name="context"/>.
-    /// Throws <see cref="Moa.ProviderException"/> when the upstream fails before anything was written to the client;
-    /// a failure after that aborts the client connection, so a cut-off answer never looks complete.
+    /// Sends <paramref name="body"/> to the provider's <paramref name="path"/> and copies the response to <paramref name="context"/>,
+    /// the provider's key redacted in every byte and header (<see cref="RelayedBodyStream"/>, <see cref="RelayedHeaders"/>).
+    /// Throws <see cref="Moa.ProviderException"/> when the upstream fails, also when an event stream ends without its
+    /// <c>data: [DONE]</c>. If the response has started by then, the caller must end it as cut off (an error event, then
+    /// an aborted connection), so that a cut-off answer never looks complete.
     /// </summary>
     Task ForwardAsync(HttpContext context, Provider provider, string path, ReadOnlyMemory<byte> body, CancellationToken cancellationToken);
 }

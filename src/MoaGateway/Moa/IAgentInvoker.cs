@@ -18,6 +18,14 @@ public interface IAgentInvoker
     /// </summary>
     IAsyncEnumerable<ChatDelta> StreamAsync(
         AgentSpec agent, IReadOnlyList<ChatMessage> messages, ChatCompletionOptions options, CallProgress progress, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// An aggregator call whose answer reaches the client only once it is whole (a non-streamed request): the client's
+    /// parameters as in <see cref="StreamAsync"/>, but, as nothing of the answer has left the gateway, retried whole at
+    /// any point, as a proposer is. The deltas in the order they arrived.
+    /// </summary>
+    Task<IReadOnlyList<ChatDelta>> CollectAsync(
+        AgentSpec agent, IReadOnlyList<ChatMessage> messages, ChatCompletionOptions options, CallProgress progress, CancellationToken cancellationToken);
 }
 
 public sealed record AgentAnswer(string Text, TokenCounts? Usage, string? FinishReason = null);

@@ -1,4 +1,3 @@
-using System.ClientModel.Primitives;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using OpenAI.Chat;
@@ -13,13 +12,21 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
 {
     /// <param name="model">The virtual model to run.</param>
     /// <param name="messages">The client's conversation, given unchanged to layer 1.</param>
-    /// <param name="aggregatorOptions">The client's request parameters; they apply to the aggregator only.</param>
+    /// <param name="aggregatorOptions">
+    /// The client's request parameters, which apply to the aggregator only: a fresh copy for each aggregator tried, since
+    /// each fills in its own defaults.
+    /// </param>
+    /// <param name="streamed">
+    /// The aggregator's deltas reach the client as they arrive, so it is retried, and falls back, only before its first
+    /// delta. Otherwise nothing of its answer leaves before the end, and it is retried and falls back at any point.
+    /// </param>
     /// <param name="run">Receives the stage and a report of every upstream call, including failed ones.</param>
     /// <param name="cancellationToken">Cancels every in-flight upstream call.</param>
     public async IAsyncEnumerable<ChatDelta> RunAsync(
         VirtualModel model,
         IReadOnlyList<ChatMessage> messages,
-        ChatCompletionOptions aggregatorOptions,
+        Func<ChatCompletionOptions> aggregatorOptions,
+        bool streamed,
         MoaRun run,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -39,7 +46,7 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
             run.Stage = "aggregator";
             // A model without layers is an alias: its aggregator answers the client's conversation as sent.
             var aggregatorMessages = references is null ? messages : AggregatePrompt.Inject(messages, model.AggregatePrompt, references);
-            await using var aggregator = await OpenAggregatorAsync(model, aggregatorMessages, aggregatorOptions, run, cancellationToken);
+            await using var aggregator = await OpenAggregatorAsync(model, aggregatorMessages, aggregatorOptions, streamed, run, cancellationToken);
             run.AggregatorStarted();
             do
             {
@@ -150,15 +157,22 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
 
     /// <summary>The first aggregator, or fallback, whose stream yields a first delta; the stream is positioned on that delta.</summary>
     private async Task<AggregatorCall> OpenAggregatorAsync(
-        VirtualModel model, IReadOnlyList<ChatMessage> messages, ChatCompletionOptions options, MoaRun run, CancellationToken cancellationToken)
+        VirtualModel model,
+        IReadOnlyList<ChatMessage> messages,
+        Func<ChatCompletionOptions> options,
+        bool streamed,
+        MoaRun run,
+        CancellationToken cancellationToken)
     {
-        var failures = new List<string>();
+        var failures = new List<ProviderException>();
         foreach (var agent in model.Aggregators)
         {
-            // Each candidate gets the client's options untouched by the previous one's defaults.
-            var candidateOptions = model.Aggregators.Count == 1 ? options : Copy(options);
             var call = new AggregatorCall(this, agent, run);
-            call.Start(invoker.StreamAsync(agent, messages, candidateOptions, call.Progress, cancellationToken), cancellationToken);
+            call.Start(
+                streamed
+                    ? invoker.StreamAsync(agent, messages, options(), call.Progress, cancellationToken)
+                    : Replay(invoker.CollectAsync(agent, messages, options(), call.Progress, cancellationToken)),
+                cancellationToken);
             try
             {
                 if (await call.MoveNextAsync())
@@ -168,18 +182,26 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
             }
             catch (ProviderException exception)
             {
-                failures.Add(exception.Message);
+                failures.Add(exception);
                 await call.DisposeAsync();
             }
         }
 
-        throw run.Fail(new ProviderException(
-            model.Aggregators.Count == 1 ? failures[0] : $"Every aggregator failed before its first token ({string.Join("; ", failures)}).",
-            ProviderFailure.Error));
+        throw run.Fail(failures.Count == 1
+            ? failures[0]
+            : new ProviderException(
+                $"Every aggregator failed ({string.Join("; ", failures.Select(failure => failure.Message))}).",
+                failures.TrueForAll(failure => failure.Failure == ProviderFailure.Timeout) ? ProviderFailure.Timeout : ProviderFailure.Error));
     }
 
-    private static ChatCompletionOptions Copy(ChatCompletionOptions options) =>
-        ModelReaderWriter.Read<ChatCompletionOptions>(ModelReaderWriter.Write(options))!;
+    /// <summary>A whole answer as the stream of its deltas; it fails, if at all, before the first one.</summary>
+    private static async IAsyncEnumerable<ChatDelta> Replay(Task<IReadOnlyList<ChatDelta>> answer)
+    {
+        foreach (var delta in await answer)
+        {
+            yield return delta;
+        }
+    }
 
     private static CallOutcome OutcomeOf(ProviderException exception) =>
         exception.Failure == ProviderFailure.Timeout ? CallOutcome.TimedOut : CallOutcome.Failed;

@@ -18,6 +18,9 @@ public sealed class ProviderException(
     /// <summary>Worth retrying: rate limited, a server error, a broken connection, no first token in time.</summary>
     public bool IsTransient { get; init; }
 
+    /// <summary>No connection could be made (refused, name not resolved, TLS, connect timeout): a fault of the provider as a whole, not of a model.</summary>
+    public bool IsConnectFailure { get; init; }
+
     /// <summary>A short, stable name of the failure for metrics and spans (<c>http_503</c>, <c>timeout</c>, <c>connection</c>...).</summary>
     public string ErrorType { get; init; } = "error";
 

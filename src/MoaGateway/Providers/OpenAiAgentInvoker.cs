@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
 using MoaGateway.Moa;
 using OpenAI.Chat;
-using Polly.CircuitBreaker;
 
 namespace MoaGateway.Providers;
 
@@ -11,21 +10,13 @@ public sealed class OpenAiAgentInvoker(ProviderRegistry providers) : IAgentInvok
     public async Task<AgentAnswer> CompleteAsync(
         AgentSpec agent, IReadOnlyList<ChatMessage> messages, CallProgress progress, CancellationToken cancellationToken)
     {
-        var provider = providers.Get(agent.Provider);
-        return await ExecuteAsync(provider, async token =>
+        var answer = new ChatAnswer();
+        foreach (var delta in await CollectAsync(agent, messages, new ChatCompletionOptions(), progress, cancellationToken))
         {
-            // Nothing of a proposer's answer has left the gateway, so a failure at any point may be retried whole.
-            var options = WithAgentDefaults(new ChatCompletionOptions(), agent, provider);
-            await using var attempt = await ProviderAttempt.OpenAsync(provider, agent, messages, options, progress, token);
-            var answer = new ChatAnswer();
-            do
-            {
-                answer.Append(attempt.Current);
-            }
-            while (await attempt.MoveNextAsync());
+            answer.Append(delta);
+        }
 
-            return new AgentAnswer(answer.Content ?? string.Empty, answer.Usage, answer.FinishReason);
-        }, cancellationToken);
+        return new AgentAnswer(answer.Content ?? string.Empty, answer.Usage, answer.FinishReason);
     }
 
     public async IAsyncEnumerable<ChatDelta> StreamAsync(
@@ -38,8 +29,8 @@ public sealed class OpenAiAgentInvoker(ProviderRegistry providers) : IAgentInvok
         var provider = providers.Get(agent.Provider);
         WithAgentDefaults(options, agent, provider);
         // Retried only until the first delta: after that, tokens may be on their way to the client.
-        await using var attempt = await ExecuteAsync(
-            provider, token => ProviderAttempt.OpenAsync(provider, agent, messages, options, progress, token), cancellationToken);
+        await using var attempt = await provider.Resilience.ExecuteAsync(
+            agent, token => ProviderAttempt.OpenAsync(provider, agent, messages, options, progress, token), cancellationToken);
         do
         {
             yield return attempt.Current;
@@ -47,21 +38,24 @@ public sealed class OpenAiAgentInvoker(ProviderRegistry providers) : IAgentInvok
         while (await attempt.MoveNextAsync());
     }
 
-    private static async Task<T> ExecuteAsync<T>(Provider provider, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<ChatDelta>> CollectAsync(
+        AgentSpec agent, IReadOnlyList<ChatMessage> messages, ChatCompletionOptions options, CallProgress progress, CancellationToken cancellationToken)
     {
-        try
+        var provider = providers.Get(agent.Provider);
+        WithAgentDefaults(options, agent, provider);
+        // Nothing of this answer has left the gateway, so a failure at any point may be retried whole.
+        return await provider.Resilience.ExecuteAsync(agent, async token =>
         {
-            return await provider.Resilience.ExecuteAsync(async token => await call(token), cancellationToken);
-        }
-        catch (BrokenCircuitException exception)
-        {
-            var retryIn = exception.RetryAfter is { } after ? $"; calls resume in {after.TotalSeconds:0.#} s" : string.Empty;
-            ProviderTelemetry.UpstreamError(provider.Name, "*", "circuit_open");
-            throw new ProviderException($"{provider.Name}: circuit open after repeated failures{retryIn}.", ProviderFailure.Error, exception)
+            await using var attempt = await ProviderAttempt.OpenAsync(provider, agent, messages, options, progress, token);
+            var deltas = new List<ChatDelta>();
+            do
             {
-                ErrorType = "circuit_open",
-            };
-        }
+                deltas.Add(attempt.Current);
+            }
+            while (await attempt.MoveNextAsync());
+
+            return deltas;
+        }, cancellationToken);
     }
 
     /// <summary>Fills in the agent's configured settings where the request set none, in the field its provider understands.</summary>

@@ -2,9 +2,9 @@ using System.ClientModel;
 using System.ClientModel.Primitives;
 using System.Collections.Concurrent;
 using MoaGateway.Configuration;
+using MoaGateway.Forwarding;
 using OpenAI;
 using OpenAI.Chat;
-using Polly;
 
 namespace MoaGateway.Providers;
 
@@ -20,7 +20,7 @@ public sealed class Provider : IDisposable
 
     public Provider(string name, ProviderOptions options, string? apiKey, string? simulatedBecause, HttpMessageHandler handler, TimeProvider time)
     {
-        Resilience = ProviderResilience.Create(options, time);
+        Resilience = new ProviderResilience(name, options, time);
         CallSlots = new SemaphoreSlim(options.MaxConcurrentCalls, options.MaxConcurrentCalls);
         Name = name;
         Options = options;
@@ -57,8 +57,8 @@ public sealed class Provider : IDisposable
 
     public bool IsSimulated => SimulatedBecause is not null;
 
-    /// <summary>Retries and the circuit breaker of this provider.</summary>
-    public ResiliencePipeline Resilience { get; }
+    /// <summary>Retries and the circuit breakers of this provider and its models.</summary>
+    public ProviderResilience Resilience { get; }
 
     /// <summary>Bounds the calls in flight to this provider (<see cref="ProviderOptions.MaxConcurrentCalls"/>).</summary>
     public SemaphoreSlim CallSlots { get; }
@@ -83,9 +83,13 @@ public sealed class Provider : IDisposable
     public string Redact(string text) =>
         _apiKey is null ? text : text.Replace(_apiKey, "[redacted]", StringComparison.Ordinal);
 
+    /// <summary>Removes the API key from a body relayed piece by piece, also where it is split between two pieces.</summary>
+    public SecretRedactor CreateRedactor() => new(_apiKey);
+
     public void Dispose()
     {
         HttpClient.Dispose();
         CallSlots.Dispose();
+        Resilience.Dispose();
     }
 }

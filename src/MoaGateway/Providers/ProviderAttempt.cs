@@ -80,7 +80,7 @@ internal sealed class ProviderAttempt : IAsyncDisposable
         {
             delta = await _chunks!.ReadAsync(_deadline.Token);
         }
-        catch (Exception exception) when (Translate(exception) is { } failure)
+        catch (Exception exception) when (Translate(exception, sending: false) is { } failure)
         {
             throw Counted(failure);
         }
@@ -137,13 +137,22 @@ internal sealed class ProviderAttempt : IAsyncDisposable
                 _response = page.GetRawResponse();
                 break;
             }
-
-            _chunks = new ChatChunkReader(_response?.ContentStream ?? throw new InvalidDataException("The response has no body."));
         }
-        catch (Exception exception) when (Translate(exception) is { } failure)
+        catch (Exception exception) when (Translate(exception, sending: true) is { } failure)
         {
             throw Counted(failure);
         }
+        catch (Exception exception) when (!_cancellationToken.IsCancellationRequested)
+        {
+            // Neither the transport nor the provider failed: the SDK could not write the request, so nothing was sent.
+            // The request was validated, so this is the gateway's failure, and never counted against the provider.
+            throw new InvalidOperationException($"The gateway could not build its request to {_agent}: {exception.Message}", exception);
+        }
+
+        _chunks = new ChatChunkReader(_response?.ContentStream ?? throw Counted(new ProviderException($"{_agent} failed: the response has no body.")
+        {
+            ErrorType = "malformed_response",
+        }));
     }
 
     private ProviderException Counted(ProviderException failure)
@@ -152,8 +161,11 @@ internal sealed class ProviderAttempt : IAsyncDisposable
         return failure;
     }
 
-    /// <summary>A client-safe failure for <paramref name="exception"/>; null lets the caller's own cancellation through.</summary>
-    private ProviderException? Translate(Exception exception)
+    /// <summary>
+    /// A client-safe failure for <paramref name="exception"/>; null lets the caller's own cancellation through, and,
+    /// while <paramref name="sending"/>, anything that is no transport or status failure (the SDK writing the request).
+    /// </summary>
+    private ProviderException? Translate(Exception exception, bool sending)
     {
         if (_cancellationToken.IsCancellationRequested)
         {
@@ -167,6 +179,7 @@ internal sealed class ProviderAttempt : IAsyncDisposable
                 return new ProviderException($"{_agent} failed: the connection timed out.", ProviderFailure.Timeout, exception)
                 {
                     IsTransient = true,
+                    IsConnectFailure = true,
                     ErrorType = "connect_timeout",
                 };
             }
@@ -198,6 +211,7 @@ internal sealed class ProviderAttempt : IAsyncDisposable
                 ErrorType = "stream_error",
             },
             HttpRequestException or IOException => ConnectionFailed(exception),
+            _ when sending => null,
             _ => new ProviderException($"{_agent} failed: unreadable response: {_provider.Redact(exception.Message)}", ProviderFailure.Error, exception)
             {
                 ErrorType = "malformed_response",
@@ -209,6 +223,11 @@ internal sealed class ProviderAttempt : IAsyncDisposable
         new($"{_agent} failed: connection failed: {_provider.Redact(exception.Message)}", ProviderFailure.Error, exception)
         {
             IsTransient = true,
+            IsConnectFailure = exception is HttpRequestException
+            {
+                HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or
+                HttpRequestError.SecureConnectionError or HttpRequestError.ProxyTunnelError,
+            },
             ErrorType = "connection",
         };
 

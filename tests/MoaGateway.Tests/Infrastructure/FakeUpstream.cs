@@ -53,6 +53,15 @@ public sealed record FakeReply
     /// <summary>Extra response headers, sent with every answer.</summary>
     public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>A response header that carries the Authorization header the fake received, as some debugging upstreams do.</summary>
+    public string? EchoAuthorizationIn { get; init; }
+
+    /// <summary>
+    /// A 200 event stream of exactly these pieces, each written and flushed on its own after <see cref="TokenDelay"/>,
+    /// then a clean end of the response: a transcript scripted to the byte, whatever it holds or lacks.
+    /// </summary>
+    public IReadOnlyList<string>? EventStream { get; init; }
+
     /// <summary>The faults above (and <see cref="Status"/>) apply to this many calls, then the model answers normally. Null: every call.</summary>
     public int? FailTimes { get; init; }
 
@@ -169,6 +178,11 @@ public sealed class FakeUpstream : IAsyncDisposable
                 context.Response.Headers[name] = value;
             }
 
+            if (reply.EchoAuthorizationIn is { } echo)
+            {
+                context.Response.Headers[echo] = recorded.Header("Authorization");
+            }
+
             if (reply.ResetBeforeResponse)
             {
                 context.Abort();
@@ -188,7 +202,11 @@ public sealed class FakeUpstream : IAsyncDisposable
             }
 
             var text = reply.Text ?? DefaultText(model);
-            if (json["stream"]?.GetValue<bool>() == true)
+            if (reply.EventStream is { } pieces)
+            {
+                await WriteEventStreamAsync(context, pieces, reply.TokenDelay, aborted);
+            }
+            else if (json["stream"]?.GetValue<bool>() == true)
             {
                 await StreamAsync(context, model, text, reply, json["stream_options"]?["include_usage"]?.GetValue<bool>() == true, aborted);
             }
@@ -264,6 +282,18 @@ public sealed class FakeUpstream : IAsyncDisposable
 
         await context.Response.WriteAsync("data: [DONE]\n\n", aborted);
         await context.Response.Body.FlushAsync(aborted);
+    }
+
+    private static async Task WriteEventStreamAsync(HttpContext context, IReadOnlyList<string> pieces, TimeSpan pause, CancellationToken aborted)
+    {
+        context.Response.ContentType = "text/event-stream";
+        await context.Response.StartAsync(aborted);
+        foreach (var piece in pieces)
+        {
+            await Task.Delay(pause, aborted);
+            await context.Response.WriteAsync(piece, aborted);
+            await context.Response.Body.FlushAsync(aborted);
+        }
     }
 
     private static async Task WriteEventAsync(HttpContext context, object payload, CancellationToken aborted)

@@ -31,9 +31,11 @@ public sealed class GatewayHost : IAsyncDisposable
     /// <summary>A raw HTTP client for wire-format checks.</summary>
     public HttpClient Http { get; }
 
-    public static async Task<GatewayHost> StartAsync(GatewaySettings settings)
+    /// <param name="settings">The gateway's configuration.</param>
+    /// <param name="overrideServices">Services registered after the gateway's own, which they replace.</param>
+    public static async Task<GatewayHost> StartAsync(GatewaySettings settings, Action<IServiceCollection>? overrideServices = null)
     {
-        var app = GatewayApp.Create(settings.ToArgs());
+        var app = GatewayApp.Create(settings.ToArgs(), overrideServices);
         await app.StartAsync();
         var addresses = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses;
         return new GatewayHost(app, [.. addresses]);

@@ -17,6 +17,20 @@ public sealed record SseTranscript(IReadOnlyList<string> Lines, Exception? Broke
         .Where(e => e["choices"] is JsonArray { Count: > 0 })
         .Select(e => e["choices"]![0]!["delta"]?["content"]?.GetValue<string>()));
 
+    /// <summary>
+    /// Asserts that the stream ended as a cut-off one must: an error event last, no <c>[DONE]</c>, a broken connection.
+    /// Returns the error object.
+    /// </summary>
+    public JsonObject AssertCutOff()
+    {
+        var events = JsonEvents;
+        var error = events.Count > 0 ? events[^1]["error"] as JsonObject : null;
+        Assert.True(error is not null, $"the last event is no error: {string.Join(" | ", Lines)}");
+        Assert.False(EndedWithDone, "a cut-off stream ended with [DONE]");
+        Assert.True(BrokenBy is not null, "the connection of a cut-off stream ended cleanly");
+        return error;
+    }
+
     public static async Task<SseTranscript> ReadAsync(HttpResponseMessage response)
     {
         var lines = new List<string>();

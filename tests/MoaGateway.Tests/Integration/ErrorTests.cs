@@ -50,6 +50,28 @@ public sealed class ErrorTests : GatewayTest
         { "stream_options without stream", """{"model":"duo","stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}""", 400, "stream_options", null },
         { "five stop sequences", """{"model":"duo","stop":["a","b","c","d","e"],"messages":[{"role":"user","content":"hi"}]}""", 400, "stop", null },
         { "tools not an array", """{"model":"duo","tools":{},"messages":[{"role":"user","content":"hi"}]}""", 400, "tools", null },
+        { "unpaired high surrogate in content", """{"model":"duo","messages":[{"role":"user","content":"a\ud800b"}]}""", 400, "messages[0].content", "invalid_unicode" },
+        { "unpaired low surrogate in the model", """{"model":"duo\udc00","messages":[{"role":"user","content":"hi"}]}""", 400, "model", "invalid_unicode" },
+        { "two high surrogates in a role", """{"model":"duo","messages":[{"role":"user\ud800\ud800","content":"hi"}]}""", 400, "messages[0].role", "invalid_unicode" },
+        { "unpaired surrogate in a text part", """{"model":"duo","messages":[{"role":"user","content":[{"type":"text","text":"\ud800"}]}]}""", 400, "messages[0].content[0].text", "invalid_unicode" },
+        { "unpaired surrogate in a tool name", """{"model":"duo","tools":[{"type":"function","function":{"name":"f\udc00"}}],"messages":[{"role":"user","content":"hi"}]}""", 400, "tools[0].function.name", "invalid_unicode" },
+        { "unpaired surrogate in a property name", """{"model":"duo","metadata":{"k\ud800":"v"},"messages":[{"role":"user","content":"hi"}]}""", 400, "metadata.k\\ud800", "invalid_unicode" },
+        { "unpaired surrogate after an escaped backslash", """{"model":"duo","messages":[{"role":"user","content":"\\\ud800"}]}""", 400, "messages[0].content", "invalid_unicode" },
+        { "unpaired surrogate in pass-through content", """{"model":"fake/solo","messages":[{"role":"user","content":"\udc00\ud800"}]}""", 400, "messages[0].content", "invalid_unicode" },
+        { "unpaired surrogate in a pass-through model", """{"model":"fake/solo\ud800","messages":[{"role":"user","content":"hi"}]}""", 400, "model", "invalid_unicode" },
+        { "tool call without a function name", """{"model":"duo","messages":[{"role":"user","content":"hi"},{"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function","function":{}}]}]}""", 400, "messages[1].tool_calls[0].function.name", null },
+        { "tool call without arguments", """{"model":"duo","messages":[{"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function","function":{"name":"f"}}]}]}""", 400, "messages[0].tool_calls[0].function.arguments", null },
+        { "tool call with object arguments", """{"model":"duo","messages":[{"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":{}}}]}]}""", 400, "messages[0].tool_calls[0].function.arguments", null },
+        { "tool call without an id", """{"model":"duo","messages":[{"role":"assistant","content":null,"tool_calls":[{"type":"function","function":{"name":"f","arguments":"{}"}}]}]}""", 400, "messages[0].tool_calls[0].id", null },
+        { "tool call of another type", """{"model":"duo","messages":[{"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"retrieval","function":{"name":"f","arguments":"{}"}}]}]}""", 400, "messages[0].tool_calls[0].type", "invalid_value" },
+        { "tool call that is no object", """{"model":"duo","messages":[{"role":"assistant","content":null,"tool_calls":[5]}]}""", 400, "messages[0].tool_calls[0]", null },
+        { "empty function_call", """{"model":"duo","messages":[{"role":"assistant","content":null,"function_call":{}}]}""", 400, "messages[0].function_call.name", null },
+        { "function_call without arguments", """{"model":"duo","messages":[{"role":"assistant","content":null,"function_call":{"name":"f"}}]}""", 400, "messages[0].function_call.arguments", null },
+        { "function_call that is a string", """{"model":"duo","messages":[{"role":"assistant","content":null,"function_call":"f"}]}""", 400, "messages[0].function_call", null },
+        { "pass-through tool call without a function name", """{"model":"fake/solo","messages":[{"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function","function":{}}]}]}""", 400, "messages[0].tool_calls[0].function.name", null },
+        { "empty audio", """{"model":"duo","audio":{},"messages":[{"role":"user","content":"hi"}]}""", 400, "audio.voice", null },
+        { "audio without format", """{"model":"duo","audio":{"voice":"alloy"},"messages":[{"role":"user","content":"hi"}]}""", 400, "audio.format", null },
+        { "audio as text", """{"model":"duo","audio":"alloy","messages":[{"role":"user","content":"hi"}]}""", 400, "audio", null },
         { "unknown model", """{"model":"gpt-imaginary","messages":[{"role":"user","content":"hi"}]}""", 404, "model", "model_not_found" },
         { "unknown provider prefix", """{"model":"nobody/some-model","messages":[{"role":"user","content":"hi"}]}""", 404, "model", "model_not_found" },
     };
@@ -68,6 +90,18 @@ public sealed class ErrorTests : GatewayTest
         }
 
         Assert.Empty(Upstream.Requests);
+    }
+
+    [Theory]
+    [InlineData("duo", "p1")]
+    [InlineData("fake/solo", "solo")]
+    public async Task Escaped_surrogate_pairs_and_escaped_backslashes_are_no_error_and_reach_the_upstream_intact(string model, string upstreamModel)
+    {
+        using var response = await PostRawAsync($$"""{"model":"{{model}}","messages":[{"role":"user","content":"smile \ud83d\ude00 \\ud800"}]}""");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var received = Assert.Single(Upstream.RequestsFor(upstreamModel));
+        Assert.Equal("smile \U0001F600 \\ud800", received.Messages[0]!["content"]!.GetValue<string>());
     }
 
     [Fact]

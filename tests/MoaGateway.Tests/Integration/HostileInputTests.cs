@@ -4,11 +4,12 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using MoaGateway.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace MoaGateway.Tests.Integration;
 
 /// <summary>A generated corpus of malformed and hostile requests: each gets an OpenAI-shaped 4xx, none reaches an upstream, and the gateway keeps serving.</summary>
-public sealed class HostileInputTests : GatewayTest
+public sealed class HostileInputTests(ITestOutputHelper output) : GatewayTest
 {
     private const string Valid = """{"model":"duo","messages":[{"role":"user","content":"hello there"}],"temperature":0.5,"stream":false}""";
 
@@ -26,6 +27,7 @@ public sealed class HostileInputTests : GatewayTest
         Assert.True(corpus.Count >= 300, $"the corpus has only {corpus.Count} requests");
 
         var failures = new List<string>();
+        var outcomes = new List<string>();
         foreach (var (name, body) in corpus)
         {
             using var content = new ByteArrayContent(body);
@@ -36,12 +38,32 @@ public sealed class HostileInputTests : GatewayTest
             {
                 failures.Add($"{name}: {(int)response.StatusCode} {text[..Math.Min(200, text.Length)]}");
             }
+
+            outcomes.Add($"{(int)response.StatusCode} {CodeOf(text)}");
+        }
+
+        output.WriteLine($"{corpus.Count} requests:");
+        foreach (var outcome in outcomes.GroupBy(outcome => outcome).OrderByDescending(group => group.Count()))
+        {
+            output.WriteLine($"{outcome.Count(),5} {outcome.Key}");
         }
 
         Assert.True(failures.Count == 0, string.Join("\n", failures));
         Assert.Empty(Upstream.Requests);
         using var good = await Gateway.Http.PostAsync("/v1/chat/completions", new StringContent(Valid, Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.OK, good.StatusCode);
+    }
+
+    private static string CodeOf(string text)
+    {
+        try
+        {
+            return JsonNode.Parse(text)?["error"]?["code"]?.GetValue<string>() ?? "(no code)";
+        }
+        catch (Exception exception) when (exception is JsonException or InvalidOperationException)
+        {
+            return "(not an error envelope)";
+        }
     }
 
     private static bool IsEnvelope(string text)
@@ -117,6 +139,12 @@ public sealed class HostileInputTests : GatewayTest
         yield return ("NaN", Replace("0.5", "NaN"));
         yield return ("two documents", [.. valid, .. valid]);
 
+        foreach (var (name, body) in UnpairedSurrogates().Concat(MalformedCalls()).Concat(MalformedAudio()))
+        {
+            yield return ($"{name} (mixture)", Encoding.UTF8.GetBytes(body.Replace("{MODEL}", "duo", StringComparison.Ordinal)));
+            yield return ($"{name} (pass-through)", Encoding.UTF8.GetBytes(body.Replace("{MODEL}", "fake/solo", StringComparison.Ordinal)));
+        }
+
         // Random byte damage; kept only where a strict parser rejects the result, so each one is truly malformed.
         var random = new Random(20240610);
         var kept = 0;
@@ -134,6 +162,90 @@ public sealed class HostileInputTests : GatewayTest
                 yield return ($"damaged bytes #{kept}", damaged);
             }
         }
+    }
+
+    /// <summary>Every string the parser reads, in turn holding each kind of unpaired UTF-16 surrogate escape ({S} marks the spot).</summary>
+    private static IEnumerable<(string Name, string Body)> UnpairedSurrogates()
+    {
+        const string User = """{"role":"user","content":"hi"}""";
+        const string Call = """{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]}""";
+        var fields = new (string Field, string Body)[]
+        {
+            ("model", """{"model":"{MODEL}{S}","messages":[{"role":"user","content":"hi"}]}"""),
+            ("role", """{"model":"{MODEL}","messages":[{"role":"user{S}","content":"hi"}]}"""),
+            ("content", """{"model":"{MODEL}","messages":[{"role":"user","content":"hi {S} there"}]}"""),
+            ("system content", """{"model":"{MODEL}","messages":[{"role":"system","content":"{S}"},{"role":"user","content":"hi"}]}"""),
+            ("text part", """{"model":"{MODEL}","messages":[{"role":"user","content":[{"type":"text","text":"hi{S}"}]}]}"""),
+            ("part type", """{"model":"{MODEL}","messages":[{"role":"user","content":[{"type":"text{S}","text":"hi"}]}]}"""),
+            ("image url", """{"model":"{MODEL}","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://x/{S}"}}]}]}"""),
+            ("name", """{"model":"{MODEL}","messages":[{"role":"user","content":"hi","name":"n{S}"}]}"""),
+            ("refusal part", """{"model":"{MODEL}","messages":[{"role":"assistant","content":[{"type":"refusal","refusal":"{S}"}]},{"role":"user","content":"hi"}]}"""),
+            ("tool call id", """{"model":"{MODEL}","messages":[{USER},{"role":"assistant","content":null,"tool_calls":[{"id":"c{S}","type":"function","function":{"name":"f","arguments":"{}"}}]}]}"""),
+            ("tool call name", """{"model":"{MODEL}","messages":[{USER},{"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function","function":{"name":"f{S}","arguments":"{}"}}]}]}"""),
+            ("tool call arguments", """{"model":"{MODEL}","messages":[{USER},{"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{\"a\":\"{S}\"}"}}]}]}"""),
+            ("tool message", """{"model":"{MODEL}","messages":[{USER},{CALL},{"role":"tool","tool_call_id":"c1","content":"{S}"}]}"""),
+            ("tool message call id", """{"model":"{MODEL}","messages":[{USER},{CALL},{"role":"tool","tool_call_id":"c1{S}","content":"42"}]}"""),
+            ("function_call name", """{"model":"{MODEL}","messages":[{USER},{"role":"assistant","content":null,"function_call":{"name":"f{S}","arguments":"{}"}}]}"""),
+            ("tool name", """{"model":"{MODEL}","tools":[{"type":"function","function":{"name":"f{S}"}}],"messages":[{"role":"user","content":"hi"}]}"""),
+            ("tool description", """{"model":"{MODEL}","tools":[{"type":"function","function":{"name":"f","description":"{S}"}}],"messages":[{"role":"user","content":"hi"}]}"""),
+            ("tool_choice", """{"model":"{MODEL}","tool_choice":"auto{S}","messages":[{"role":"user","content":"hi"}]}"""),
+            ("stop", """{"model":"{MODEL}","stop":["x","{S}"],"messages":[{"role":"user","content":"hi"}]}"""),
+            ("user", """{"model":"{MODEL}","user":"{S}","messages":[{"role":"user","content":"hi"}]}"""),
+            ("response_format type", """{"model":"{MODEL}","response_format":{"type":"text{S}"},"messages":[{"role":"user","content":"hi"}]}"""),
+            ("metadata value", """{"model":"{MODEL}","metadata":{"k":"{S}"},"messages":[{"role":"user","content":"hi"}]}"""),
+            ("property name", """{"model":"{MODEL}","x_{S}":1,"messages":[{"role":"user","content":"hi"}]}"""),
+            ("nested property name", """{"model":"{MODEL}","messages":[{"role":"user","content":"hi","x":{"{S}":true}}]}"""),
+        };
+        string[] surrogates = [@"\ud800", @"\udc00", @"\ud800\ud800", @"\udfff\ud800", @"\udbff\u0041", @"\\\ud800"];
+        return fields.SelectMany(field => surrogates.Select(surrogate => ($"surrogate {surrogate} in {field.Field}", field.Body
+            .Replace("{USER}", User, StringComparison.Ordinal)
+            .Replace("{CALL}", Call, StringComparison.Ordinal)
+            .Replace("{S}", surrogate, StringComparison.Ordinal))));
+    }
+
+    /// <summary>Assistant tool calls and function calls that the Chat Completions API refuses.</summary>
+    private static IEnumerable<(string Name, string Body)> MalformedCalls()
+    {
+        string[] toolCalls =
+        [
+            """[{"id":"c","type":"function","function":{}}]""",
+            """[{"id":"c","type":"function","function":{"name":"f"}}]""",
+            """[{"id":"c","type":"function","function":{"arguments":"{}"}}]""",
+            """[{"id":"c","type":"function","function":{"name":5,"arguments":"{}"}}]""",
+            """[{"id":"c","type":"function","function":{"name":"f","arguments":{}}}]""",
+            """[{"id":"c","type":"function","function":{"name":"f","arguments":null}}]""",
+            """[{"id":"c","type":"function","function":"f"}]""",
+            """[{"id":"c","type":"function"}]""",
+            """[{"type":"function","function":{"name":"f","arguments":"{}"}}]""",
+            """[{"id":7,"type":"function","function":{"name":"f","arguments":"{}"}}]""",
+            """[{"id":"c","function":{"name":"f","arguments":"{}"}}]""",
+            """[{"id":"c","type":"retrieval","function":{"name":"f","arguments":"{}"}}]""",
+            """[{"id":"c","type":5,"function":{"name":"f","arguments":"{}"}}]""",
+            """[5]""",
+            """[null]""",
+            """["call"]""",
+            """{"id":"c"}""",
+            "\"calls\"",
+        ];
+        string[] functionCalls =
+        [
+            "{}",
+            """{"name":"f"}""",
+            """{"arguments":"{}"}""",
+            """{"name":5,"arguments":"{}"}""",
+            """{"name":"f","arguments":{}}""",
+            "\"f\"",
+            "[]",
+            "5",
+        ];
+        return toolCalls.Select(calls => ($"tool_calls {calls}", $$"""{"model":"{MODEL}","messages":[{"role":"user","content":"hi"},{"role":"assistant","content":null,"tool_calls":{{calls}}}]}"""))
+            .Concat(functionCalls.Select(call => ($"function_call {call}", $$"""{"model":"{MODEL}","messages":[{"role":"user","content":"hi"},{"role":"assistant","content":null,"function_call":{{call}}}]}""")));
+    }
+
+    private static IEnumerable<(string Name, string Body)> MalformedAudio()
+    {
+        string[] audios = ["{}", """{"voice":"alloy"}""", """{"format":"wav"}""", """{"voice":5,"format":"wav"}""", """{"voice":"alloy","format":null}""", "\"alloy\"", "[]", "true"];
+        return audios.Select(audio => ($"audio {audio}", $$"""{"model":"{MODEL}","audio":{{audio}},"messages":[{"role":"user","content":"hi"}]}"""));
     }
 
     private static IEnumerable<(string Path, string Wrong)> WrongTypes()

@@ -73,6 +73,29 @@ public sealed class MetricsTests : IDisposable
         Assert.Equal([1.0, -1.0], streams.Select(s => s.Value));
     }
 
+    [Fact]
+    public async Task Circuit_open_errors_are_counted_for_the_provider_and_the_model_whose_circuit_opened()
+    {
+        var failing = $"flaky-{Guid.NewGuid():N}";
+        await using var upstream = await FakeUpstream.StartAsync();
+        upstream.Reply(failing, new FakeReply { Status = 503 });
+        await using var gateway = await GatewayHost.StartAsync(new GatewaySettings()
+            .Provider("fake", upstream)
+            .Model("m", [[failing, "steady"]], "agg")
+            .Set("MoaGateway:Providers:fake:Retry:MaxRetries", "0")
+            .Set("MoaGateway:Providers:fake:CircuitBreaker:MinimumThroughput", "3"));
+
+        for (var i = 0; i < 4; i++)
+        {
+            using var response = await gateway.Http.PostAsJsonAsync("/v1/chat/completions", new { model = "m", messages = new[] { new { role = "user", content = "Hi" } } });
+            await response.Content.ReadAsStringAsync();
+        }
+
+        var errors = _measurements.Where(m => m.Instrument == "moa.upstream.errors" && (string?)m.Tags["gen_ai.request.model"] == failing).ToList();
+        Assert.Equal(["http_503", "http_503", "http_503", "circuit_open"], errors.Select(e => (string?)e.Tags["error.type"]));
+        Assert.All(errors, e => Assert.Equal("fake", e.Tags["gen_ai.provider.name"]));
+    }
+
     private List<(string Instrument, double Value, Dictionary<string, object?> Tags)> Of(string instrument, string model) =>
         [.. _measurements.Where(m => m.Instrument == instrument && (string?)m.Tags.GetValueOrDefault("moa.model") == model)];
 

@@ -56,6 +56,26 @@ public sealed class PassthroughTests : GatewayTest
     }
 
     [Fact]
+    public async Task A_stream_that_ends_with_done_is_relayed_byte_for_byte()
+    {
+        string[] pieces =
+        [
+            ": upstream keep-alive\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"one\"}}]}\r\n\r\n",
+            "data:{\"choices\":[{\"index\":0,\"delta\":{\"content\":\" two\"},\"finish_reason\":\"stop\"}]}\n\nda",
+            "ta: [DONE]\n\n",
+        ];
+        Upstream.Reply("solo", new FakeReply { EventStream = pieces });
+
+        using var content = new StringContent("""{"model":"fake/solo","stream":true,"messages":[{"role":"user","content":"Hi"}]}""", Encoding.UTF8, "application/json");
+        using var response = await Gateway.Http.PostAsync("/v1/chat/completions", content);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(Encoding.UTF8.GetBytes(string.Concat(pieces)), await response.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact]
     public async Task Provider_errors_are_relayed_with_their_status_and_body()
     {
         Upstream.Reply("broken", new FakeReply { Status = 429 });
@@ -105,7 +125,7 @@ public sealed class PassthroughTests : GatewayTest
     [Fact]
     public async Task Unreachable_provider_gives_502()
     {
-        var port = FreePort();
+        var port = FreePort.Pick();
         await using var gateway = await GatewayHost.StartAsync(new GatewaySettings()
             .Set("MoaGateway:Providers:gone:BaseUrl", $"http://127.0.0.1:{port}/v1")
             .Provider("fake", Upstream)
@@ -116,12 +136,5 @@ public sealed class PassthroughTests : GatewayTest
 
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         Assert.Equal("upstream_error", JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!["type"]!.GetValue<string>());
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -24,6 +24,32 @@ public sealed class ResilienceTests
 
     private static JsonNode Agent(JsonNode body, int layer, int agent) => body["usage"]!["moa"]!["layers"]![layer]!["agents"]![agent]!;
 
+    /// <summary>Agents of layer 1 of model <paramref name="id"/>, each "provider/model"; the aggregator is fake/agg.</summary>
+    private static GatewaySettings Layer(GatewaySettings settings, string id, params string[] agents)
+    {
+        for (var i = 0; i < agents.Length; i++)
+        {
+            var slash = agents[i].IndexOf('/', StringComparison.Ordinal);
+            settings.Set($"MoaGateway:Models:{id}:Layers:0:Agents:{i}:Provider", agents[i][..slash])
+                .Set($"MoaGateway:Models:{id}:Layers:0:Agents:{i}:Model", agents[i][(slash + 1)..]);
+        }
+
+        return settings.Set($"MoaGateway:Models:{id}:Aggregator:Provider", "fake").Set($"MoaGateway:Models:{id}:Aggregator:Model", "agg");
+    }
+
+    private static GatewaySettings QuickBreaker(GatewaySettings settings, string provider) => settings
+        .Set($"MoaGateway:Providers:{provider}:Retry:MaxRetries", "0")
+        .Set($"MoaGateway:Providers:{provider}:CircuitBreaker:MinimumThroughput", "3")
+        .Set($"MoaGateway:Providers:{provider}:CircuitBreaker:BreakSeconds", "60");
+
+    private static GatewaySettings WithBackup(GatewaySettings settings) => settings
+        .Model("m", [["p1"]], "agg")
+        .Set("MoaGateway:Models:m:AggregatorFallbacks:0:Provider", "fake")
+        .Set("MoaGateway:Models:m:AggregatorFallbacks:0:Model", "backup");
+
+    private static Task<HttpResponseMessage> PostAsync(GatewayHost gateway, object body) => gateway.Http.SendAsync(
+        new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = JsonContent.Create(body) }, HttpCompletionOption.ResponseHeadersRead);
+
     [Theory]
     [InlineData(503)]
     [InlineData(429)]
@@ -233,14 +259,14 @@ public sealed class ResilienceTests
         Assert.Equal("answered", Agent(body, 0, 2)["status"]!.GetValue<string>());
     }
 
-    [Fact]
-    public async Task A_fallback_aggregator_answers_when_the_primary_fails_before_its_first_token()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_fallback_aggregator_answers_a_non_streamed_request_when_the_primary_keeps_failing_before_or_after_its_first_token(bool afterFirstToken)
     {
         var (upstream, gateway) = await StartAsync(
-            u => u.Reply("agg", new FakeReply { Status = 500 }),
-            s => s.Model("m", [["p1"]], "agg")
-                .Set("MoaGateway:Models:m:AggregatorFallbacks:0:Provider", "fake")
-                .Set("MoaGateway:Models:m:AggregatorFallbacks:0:Model", "backup"));
+            u => u.Reply("agg", afterFirstToken ? new FakeReply { Text = "partial answer", BreakAfterFirstToken = true } : new FakeReply { Status = 500 }),
+            WithBackup);
         await using var _ = upstream;
         await using var __ = gateway;
 
@@ -249,10 +275,71 @@ public sealed class ResilienceTests
         Assert.Equal(HttpStatusCode.OK, code);
         Assert.Equal(FakeUpstream.DefaultText("backup"), body["choices"]![0]!["message"]!["content"]!.GetValue<string>());
         Assert.Equal(3, upstream.RequestsFor("agg").Count);
-        var failed = body["usage"]!["moa"]!["failed_aggregators"]!.AsArray();
-        Assert.Equal("agg", Assert.Single(failed)!["model"]!.GetValue<string>());
-        Assert.Equal(3, failed[0]!["attempts"]!.GetValue<int>());
+        var failed = Assert.Single(body["usage"]!["moa"]!["failed_aggregators"]!.AsArray())!;
+        Assert.Equal("agg", failed["model"]!.GetValue<string>());
+        Assert.Equal(3, failed["attempts"]!.GetValue<int>());
         Assert.Equal("backup", body["usage"]!["moa"]!["aggregator"]!["model"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Each_aggregator_fallback_gets_the_clients_options_as_they_were_sent()
+    {
+        var (upstream, gateway) = await StartAsync(
+            u => u.Reply("agg", new FakeReply { Status = 500 }),
+            s => WithBackup(s).Set("MoaGateway:Models:m:Aggregator:Temperature", "0.1"));
+        await using var _ = upstream;
+        await using var __ = gateway;
+
+        using var response = await PostAsync(gateway, new
+        {
+            model = "m",
+            audio = new { voice = "alloy", format = "wav" },
+            top_k = 7,
+            messages = new[] { new { role = "user", content = "Hi" } },
+        });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var backup = Assert.Single(upstream.RequestsFor("backup")).Json;
+        Assert.Equal("""{"voice":"alloy","format":"wav"}""", backup["audio"]!.ToJsonString());
+        Assert.Equal(7, backup["top_k"]!.GetValue<int>());
+        Assert.Null(backup["temperature"]);
+        Assert.Equal(0.1, upstream.RequestsFor("agg")[0].Json["temperature"]!.GetValue<double>(), 3);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Audio_without_voice_is_a_400_before_anything_is_sent_on_a_model_with_aggregator_fallbacks(bool stream)
+    {
+        // The proposer outlasts the keep-alive, so a streamed response would have begun by the time the aggregator is called.
+        var (upstream, gateway) = await StartAsync(
+            u => u.Reply("p1", new FakeReply { Delay = TimeSpan.FromMilliseconds(300) }),
+            s => WithBackup(s).Set("MoaGateway:KeepAliveSeconds", "0.05"));
+        await using var _ = upstream;
+        await using var __ = gateway;
+
+        using var response = await PostAsync(gateway, new { model = "m", stream, audio = new { }, messages = new[] { new { role = "user", content = "Hi" } } });
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{(int)response.StatusCode}: {text}");
+        Assert.Equal("audio.voice", JsonNode.Parse(text)!["error"]!["param"]!.GetValue<string>());
+        Assert.Empty(upstream.Requests);
+    }
+
+    [Fact]
+    public async Task A_non_streamed_request_retries_an_aggregator_that_breaks_after_its_first_token()
+    {
+        var (upstream, gateway) = await StartAsync(
+            u => u.Reply("agg", new FakeReply { Text = "whole answer", BreakAfterFirstToken = true, FailTimes = 1 }), WithBackup);
+        await using var _ = upstream;
+        await using var __ = gateway;
+
+        var (code, body) = await AskAsync(gateway, "m");
+
+        Assert.Equal(HttpStatusCode.OK, code);
+        Assert.Equal("whole answer", body["choices"]![0]!["message"]!["content"]!.GetValue<string>());
+        Assert.Equal(2, body["usage"]!["moa"]!["aggregator"]!["attempts"]!.GetValue<int>());
+        Assert.Empty(upstream.RequestsFor("backup"));
     }
 
     [Fact]
@@ -281,22 +368,11 @@ public sealed class ResilienceTests
     }
 
     [Fact]
-    public async Task The_circuit_opens_on_a_failing_provider_and_stops_calls_to_it()
+    public async Task The_circuit_opens_for_a_failing_model_and_stops_calls_to_it_but_not_to_the_providers_other_models()
     {
         await using var flaky = await FakeUpstream.StartAsync();
         flaky.Reply("f1", new FakeReply { Status = 503 });
-        var (upstream, gateway) = await StartAsync(
-            _ => { },
-            s => s.Provider("flaky", flaky)
-                .Set("MoaGateway:Providers:flaky:Retry:MaxRetries", "0")
-                .Set("MoaGateway:Providers:flaky:CircuitBreaker:MinimumThroughput", "3")
-                .Set("MoaGateway:Providers:flaky:CircuitBreaker:BreakSeconds", "60")
-                .Set("MoaGateway:Models:m:Layers:0:Agents:0:Provider", "flaky")
-                .Set("MoaGateway:Models:m:Layers:0:Agents:0:Model", "f1")
-                .Set("MoaGateway:Models:m:Layers:0:Agents:1:Provider", "fake")
-                .Set("MoaGateway:Models:m:Layers:0:Agents:1:Model", "p1")
-                .Set("MoaGateway:Models:m:Aggregator:Provider", "fake")
-                .Set("MoaGateway:Models:m:Aggregator:Model", "agg"));
+        var (upstream, gateway) = await StartAsync(_ => { }, s => Layer(QuickBreaker(s.Provider("flaky", flaky), "flaky"), "m", "flaky/f1", "flaky/f2"));
         await using var _ = upstream;
         await using var __ = gateway;
 
@@ -306,9 +382,47 @@ public sealed class ResilienceTests
             last = (await AskAsync(gateway, "m")).Body;
         }
 
-        Assert.Equal(3, flaky.Requests.Count);
-        Assert.StartsWith("flaky: circuit open after repeated failures", Agent(last, 0, 0)["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(3, flaky.RequestsFor("f1").Count);
+        Assert.StartsWith("flaky/f1: circuit open after repeated failures", Agent(last, 0, 0)["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(6, flaky.RequestsFor("f2").Count);
+        Assert.Equal("answered", Agent(last, 0, 1)["status"]!.GetValue<string>());
         Assert.Equal(6, upstream.RequestsFor("agg").Count);
+    }
+
+    [Fact]
+    public async Task Connect_failures_open_the_circuit_for_every_model_of_the_provider()
+    {
+        var (upstream, gateway) = await StartAsync(_ => { }, s => Layer(Layer(QuickBreaker(s, "gone"), "m1", "gone/a", "fake/p1"), "m2", "gone/b", "fake/p1")
+            .Set("MoaGateway:Providers:gone:BaseUrl", $"http://127.0.0.1:{FreePort.Pick()}/v1"));
+        await using var _ = upstream;
+        await using var __ = gateway;
+
+        for (var i = 0; i < 3; i++)
+        {
+            var (_, body) = await AskAsync(gateway, "m1");
+            Assert.Contains("gone/a failed: connection failed", Agent(body, 0, 0)["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        }
+
+        var (code, other) = await AskAsync(gateway, "m2");
+
+        Assert.Equal(HttpStatusCode.OK, code);
+        Assert.StartsWith("gone: circuit open after repeated connection failures", Agent(other, 0, 0)["error"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_failed_mixture_tells_clients_not_to_run_it_again(bool stream)
+    {
+        var (upstream, gateway) = await StartAsync(u => u.Reply("p1", new FakeReply { Status = 503 }), s => s.Model("m", [["p1"]], "agg"));
+        await using var _ = upstream;
+        await using var __ = gateway;
+
+        using var response = await PostAsync(gateway, new { model = "m", stream, messages = new[] { new { role = "user", content = "Hi" } } });
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Equal("false", Assert.Single(response.Headers.GetValues("x-should-retry")));
+        Assert.Equal(3, upstream.RequestsFor("p1").Count);
     }
 
     [Fact]
@@ -320,11 +434,13 @@ public sealed class ResilienceTests
         await using var _ = upstream;
         await using var __ = gateway;
 
-        var (code, body) = await AskAsync(gateway, "m");
+        using var response = await PostAsync(gateway, new { model = "m", messages = new[] { new { role = "user", content = "Hi" } } });
+        var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
 
-        Assert.Equal(HttpStatusCode.GatewayTimeout, code);
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
         Assert.Equal("The request did not complete within its deadline of 0.5 s.", body["error"]!["message"]!.GetValue<string>());
         Assert.Equal("request_timeout", body["error"]!["code"]!.GetValue<string>());
+        Assert.Equal("false", Assert.Single(response.Headers.GetValues("x-should-retry")));
         await Eventually.True(() => upstream.AbortedModels.Contains("p1"));
     }
 
@@ -344,9 +460,53 @@ public sealed class ResilienceTests
 
         Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
         Assert.Equal("1", refused.Headers.RetryAfter?.ToString());
+        Assert.False(refused.Headers.Contains("x-should-retry"), "a refusal at the concurrency cap is worth retrying");
         Assert.Equal("concurrency_limit_exceeded", JsonNode.Parse(await refused.Content.ReadAsStringAsync())!["error"]!["code"]!.GetValue<string>());
         release.SetResult();
         Assert.All(await Task.WhenAll(held), result => Assert.Equal(HttpStatusCode.OK, result.Status));
+    }
+
+    [Theory]
+    [InlineData(nameof(FakeReply.EndWithoutFinish))]
+    [InlineData(nameof(FakeReply.BreakAfterFirstToken))]
+    public async Task A_pass_through_stream_cut_short_ends_with_an_error_event_and_a_broken_connection_never_done(string fault)
+    {
+        var reply = fault == nameof(FakeReply.EndWithoutFinish)
+            ? new FakeReply { Text = "partial answer", EndWithoutFinish = true }
+            : new FakeReply { Text = "partial answer", BreakAfterFirstToken = true };
+        var (upstream, gateway) = await StartAsync(u => u.Reply("solo", reply), s => s.Model("m", [["p1"]], "agg"));
+        await using var _ = upstream;
+        await using var __ = gateway;
+
+        using var response = await PostAsync(gateway, new { model = "fake/solo", stream = true, messages = new[] { new { role = "user", content = "Hi" } } });
+        var transcript = await SseTranscript.ReadAsync(response);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("partial", transcript.Content);
+        var error = transcript.AssertCutOff();
+        Assert.Equal("upstream_error", error["type"]!.GetValue<string>());
+        Assert.StartsWith("fake failed: ", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_pass_through_stream_that_ends_without_done_is_a_failure_to_the_official_sdk()
+    {
+        var (upstream, gateway) = await StartAsync(
+            u => u.Reply("solo", new FakeReply { Text = "partial answer", EndWithoutFinish = true }), s => s.Model("m", [["p1"]], "agg"));
+        await using var _ = upstream;
+        await using var __ = gateway;
+
+        var text = "";
+        var failure = await Record.ExceptionAsync(async () =>
+        {
+            await foreach (var update in gateway.ChatClient("fake/solo").CompleteChatStreamingAsync([new OpenAI.Chat.UserChatMessage("Hi")]))
+            {
+                text += string.Concat(update.ContentUpdate.Select(part => part.Text));
+            }
+        });
+
+        Assert.Equal("partial", text);
+        Assert.NotNull(failure);
     }
 
     [Fact]

@@ -1,7 +1,12 @@
 using System.ClientModel;
 using System.Net;
 using System.Net.Http.Json;
+using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using MoaGateway.Moa;
+using MoaGateway.Providers;
 using MoaGateway.Tests.Infrastructure;
 using OpenAI.Chat;
 
@@ -226,5 +231,54 @@ public sealed class StreamingTests
         }
 
         Assert.Contains("agg", upstream.AbortedModels);
+    }
+
+    [Fact]
+    public async Task An_unexpected_failure_after_the_stream_began_ends_it_with_an_error_event_and_a_broken_connection_and_is_logged_once()
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        var logs = new CapturedLogs();
+        await using var gateway = await GatewayHost.StartAsync(
+            new GatewaySettings().Provider("fake", upstream).Model("duo", [["p1", "p2"]], "agg"),
+            // The logger factory itself, whatever logging library the gateway sets up, so every event reaches the capture.
+            services => services
+                .AddSingleton<ILoggerFactory>(_ => new LoggerFactory([logs]))
+                .AddSingleton<Func<ProviderRegistry, IAgentInvoker>>(_ => providers => new DefectAfterFirstAggregatorDelta(new OpenAiAgentInvoker(providers))));
+
+        using var response = await PostStreamAsync(gateway);
+        var transcript = await SseTranscript.ReadAsync(response);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("answer", transcript.Content);
+        var error = transcript.AssertCutOff();
+        Assert.Equal("server_error", error["type"]!.GetValue<string>());
+        Assert.Equal("internal_error", error["code"]!.GetValue<string>());
+        Assert.DoesNotContain(DefectAfterFirstAggregatorDelta.Message, error.ToJsonString(), StringComparison.Ordinal);
+        var logged = Assert.Single(logs.Entries, entry => entry.Level >= LogLevel.Error);
+        Assert.Equal(DefectAfterFirstAggregatorDelta.Message, logged.Exception?.Message);
+    }
+
+    /// <summary>The real invoker, with a defect of the gateway's own (no provider failure) after the aggregator's first delta.</summary>
+    private sealed class DefectAfterFirstAggregatorDelta(IAgentInvoker invoker) : IAgentInvoker
+    {
+        public const string Message = "a defect injected after the first delta";
+
+        public Task<AgentAnswer> CompleteAsync(AgentSpec agent, IReadOnlyList<ChatMessage> messages, CallProgress progress, CancellationToken cancellationToken) =>
+            invoker.CompleteAsync(agent, messages, progress, cancellationToken);
+
+        public async IAsyncEnumerable<ChatDelta> StreamAsync(
+            AgentSpec agent, IReadOnlyList<ChatMessage> messages, ChatCompletionOptions options, CallProgress progress,
+            [EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            await foreach (var delta in invoker.StreamAsync(agent, messages, options, progress, cancellationToken))
+            {
+                yield return delta;
+                throw new InvalidOperationException(Message);
+            }
+        }
+
+        public Task<IReadOnlyList<ChatDelta>> CollectAsync(
+            AgentSpec agent, IReadOnlyList<ChatMessage> messages, ChatCompletionOptions options, CallProgress progress, CancellationToken cancellationToken) =>
+            invoker.CollectAsync(agent, messages, options, progress, cancellationToken);
     }
 }

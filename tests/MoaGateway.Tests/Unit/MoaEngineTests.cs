@@ -20,7 +20,7 @@ public sealed class MoaEngineTests
         var invoker = new ScriptedInvoker();
         var run = new MoaRun(TwoLayers);
 
-        await Drain(new MoaEngine(invoker, NullLogger<MoaEngine>.Instance).RunAsync(TwoLayers, [new UserChatMessage("Q")], new ChatCompletionOptions(), run, default));
+        await Drain(new MoaEngine(invoker, NullLogger<MoaEngine>.Instance).RunAsync(TwoLayers, [new UserChatMessage("Q")], () => new ChatCompletionOptions(), streamed: true, run, default));
 
         // Proposers report (10, 5) each; the aggregator (20, 7).
         Assert.Equal(new TokenCounts(3 * 10 + 20, 3 * 5 + 7), run.TotalUsage);
@@ -34,7 +34,7 @@ public sealed class MoaEngineTests
         var invoker = new ScriptedInvoker { UsageOf = agent => agent.Model == "a2" ? null : new TokenCounts(10, 5) };
         var run = new MoaRun(TwoLayers);
 
-        await Drain(new MoaEngine(invoker, NullLogger<MoaEngine>.Instance).RunAsync(TwoLayers, [new UserChatMessage("Q")], new ChatCompletionOptions(), run, default));
+        await Drain(new MoaEngine(invoker, NullLogger<MoaEngine>.Instance).RunAsync(TwoLayers, [new UserChatMessage("Q")], () => new ChatCompletionOptions(), streamed: true, run, default));
 
         Assert.Equal(new TokenCounts(2 * 10 + 20, 2 * 5 + 7), run.TotalUsage);
         Assert.Null(run.Calls.Single(c => c.Agent.Model == "a2").Usage);
@@ -46,7 +46,7 @@ public sealed class MoaEngineTests
         var invoker = new ScriptedInvoker { Fails = agent => agent.Model == "a1" };
         var run = new MoaRun(TwoLayers);
 
-        await Drain(new MoaEngine(invoker, NullLogger<MoaEngine>.Instance).RunAsync(TwoLayers, [new UserChatMessage("Q")], new ChatCompletionOptions(), run, default));
+        await Drain(new MoaEngine(invoker, NullLogger<MoaEngine>.Instance).RunAsync(TwoLayers, [new UserChatMessage("Q")], () => new ChatCompletionOptions(), streamed: true, run, default));
 
         var layerTwoPrompt = invoker.Received["b1"][0].Content[0].Text;
         Assert.EndsWith("Responses from models:\n1. text of a2", layerTwoPrompt, StringComparison.Ordinal);
@@ -59,7 +59,7 @@ public sealed class MoaEngineTests
         var invoker = new ScriptedInvoker { Fails = agent => agent.Model is "a1" or "a2" };
 
         var error = await Assert.ThrowsAsync<ProviderException>(() =>
-            Drain(new MoaEngine(invoker, NullLogger<MoaEngine>.Instance).RunAsync(TwoLayers, [new UserChatMessage("Q")], new ChatCompletionOptions(), new MoaRun(TwoLayers), default)));
+            Drain(new MoaEngine(invoker, NullLogger<MoaEngine>.Instance).RunAsync(TwoLayers, [new UserChatMessage("Q")], () => new ChatCompletionOptions(), streamed: true, new MoaRun(TwoLayers), default)));
 
         Assert.Equal("Proposer layer 1 got 0 answer(s), fewer than the 1 it needs (p/a1 broke; p/a2 broke).", error.Message);
         Assert.False(invoker.Received.ContainsKey("agg"));
@@ -97,11 +97,18 @@ public sealed class MoaEngineTests
             AgentSpec agent, IReadOnlyList<ChatMessage> messages, ChatCompletionOptions options, CallProgress progress,
             [EnumeratorCancellation] CancellationToken cancellationToken)
         {
+            foreach (var delta in await CollectAsync(agent, messages, options, progress, cancellationToken))
+            {
+                yield return delta;
+            }
+        }
+
+        public async Task<IReadOnlyList<ChatDelta>> CollectAsync(
+            AgentSpec agent, IReadOnlyList<ChatMessage> messages, ChatCompletionOptions options, CallProgress progress, CancellationToken cancellationToken)
+        {
             Received[agent.Model] = messages;
             await Task.Yield();
-            yield return new ChatDelta(Content: "final");
-            yield return new ChatDelta(FinishReason: "stop");
-            yield return new ChatDelta(Usage: new TokenCounts(20, 7));
+            return [new ChatDelta(Content: "final"), new ChatDelta(FinishReason: "stop"), new ChatDelta(Usage: new TokenCounts(20, 7))];
         }
     }
 }
