@@ -8,6 +8,7 @@ using MoaGateway.Moa;
 using MoaGateway.Observability;
 using MoaGateway.Providers;
 using MoaGateway.Security;
+using MoaGateway.Serving;
 
 namespace MoaGateway;
 

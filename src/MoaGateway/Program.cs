@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using MoaGateway.Serving;
 using MoaGateway;
 
 try

@@ -6,6 +6,7 @@ using MoaGateway.OpenAiWire;
 using MoaGateway.Providers;
 using MoaGateway.Providers.Simulated;
 using MoaGateway.Security;
+using MoaGateway.Serving;
 
 namespace MoaGateway.Api;
 

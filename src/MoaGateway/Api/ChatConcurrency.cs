@@ -1,6 +1,7 @@
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
 using MoaGateway.Configuration;
+using MoaGateway.Serving;
 
 namespace MoaGateway.Api;
 

@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using MoaGateway.Moa;
 using MoaGateway.Security;
+using MoaGateway.Serving;
 
 namespace MoaGateway.Api;
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using MoaGateway.Providers;
+using MoaGateway.Serving;
 
 namespace MoaGateway.Health;
 

@@ -35,9 +35,6 @@ public static class MoaTelemetry
     private static readonly Counter<long> StragglersCut = Meter.CreateCounter<long>(
         "moa.stragglers.cut", "{call}", "Proposer calls cancelled as stragglers after their layer's quorum answered.");
 
-    private static readonly UpDownCounter<long> ReloadRefused = Meter.CreateUpDownCounter<long>(
-        "moa.config.reload_refused", "{configuration}", "1 while the gateway serves its last good configuration because the latest reload was refused.");
-
     public static Activity? StartRequest(VirtualModel model)
     {
         var activity = Source.StartActivity($"moa {model.Id}", ActivityKind.Internal);
@@ -166,9 +163,6 @@ public static class MoaTelemetry
     public static void StreamStarted(string model) => ActiveStreams.Add(1, new KeyValuePair<string, object?>("moa.model", model));
 
     public static void StreamEnded(string model) => ActiveStreams.Add(-1, new KeyValuePair<string, object?>("moa.model", model));
-
-    /// <summary>A reload was refused (<paramref name="refused"/>), or a valid one ended the refusal.</summary>
-    public static void ConfigurationReloadRefused(bool refused) => ReloadRefused.Add(refused ? 1 : -1);
 
     private static string RoleOf(int layer) => layer == AgentCallReport.AggregatorLayer ? "aggregator" : "proposer";
 }

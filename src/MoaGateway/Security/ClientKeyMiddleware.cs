@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Primitives;
 using MoaGateway.Api;
+using MoaGateway.Serving;
 
 namespace MoaGateway.Security;
 

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Cors.Infrastructure;
+using MoaGateway.Serving;
 
 namespace MoaGateway.Security;
 

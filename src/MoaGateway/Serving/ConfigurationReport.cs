@@ -3,7 +3,7 @@ using MoaGateway.Configuration;
 using MoaGateway.Moa;
 using MoaGateway.Providers;
 
-namespace MoaGateway;
+namespace MoaGateway.Serving;
 
 /// <summary>Says in the log what a configuration serves, at start-up and after each reload: models, simulated providers, client keys.</summary>
 internal static partial class ConfigurationReport

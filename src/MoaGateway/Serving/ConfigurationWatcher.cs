@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using MoaGateway.Configuration;
 
-namespace MoaGateway;
+namespace MoaGateway.Serving;
 
 /// <summary>
 /// Reloads the configuration when a settings file changes. Files are compared by content every

@@ -1,9 +1,8 @@
 using Microsoft.Extensions.Options;
 using MoaGateway.Configuration;
-using MoaGateway.Moa;
 using MoaGateway.Providers;
 
-namespace MoaGateway;
+namespace MoaGateway.Serving;
 
 /// <summary>
 /// The configuration being served, as a <see cref="ConfigurationSnapshot"/> replaced whole when a reload is valid. A
@@ -72,7 +71,7 @@ public sealed class LiveConfiguration : IDisposable
                 var refused = new RefusedReload(_time.GetUtcNow(), [.. exception.Failures]);
                 if (Interlocked.Exchange(ref _refused, refused) is null)
                 {
-                    MoaTelemetry.ConfigurationReloadRefused(true);
+                    ConfigurationTelemetry.ReloadRefusedChanged(true);
                 }
 
                 return refused.Problems;
@@ -83,7 +82,7 @@ public sealed class LiveConfiguration : IDisposable
             Release(previous);
             if (Interlocked.Exchange(ref _refused, null) is not null)
             {
-                MoaTelemetry.ConfigurationReloadRefused(false);
+                ConfigurationTelemetry.ReloadRefusedChanged(false);
             }
 
             return [];
@@ -94,7 +93,7 @@ public sealed class LiveConfiguration : IDisposable
     {
         if (Interlocked.Exchange(ref _refused, null) is not null)
         {
-            MoaTelemetry.ConfigurationReloadRefused(false);
+            ConfigurationTelemetry.ReloadRefusedChanged(false);
         }
 
         Release(Current);

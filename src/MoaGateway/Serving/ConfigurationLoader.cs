@@ -4,7 +4,7 @@ using MoaGateway.Moa;
 using MoaGateway.Providers;
 using MoaGateway.Security;
 
-namespace MoaGateway;
+namespace MoaGateway.Serving;
 
 /// <summary>
 /// Reads the configuration into a <see cref="ConfigurationSnapshot"/> the same way at start-up, for <c>check</c> and on

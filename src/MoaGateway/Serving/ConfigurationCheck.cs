@@ -4,7 +4,7 @@ using MoaGateway.Configuration;
 using MoaGateway.Moa;
 using MoaGateway.Providers;
 
-namespace MoaGateway;
+namespace MoaGateway.Serving;
 
 /// <summary>
 /// <c>MoaGateway check</c>: validates the configuration exactly as start-up does, without opening a port, and prints

@@ -6,7 +6,7 @@ using MoaGateway.Moa;
 using MoaGateway.Providers;
 using MoaGateway.Security;
 
-namespace MoaGateway;
+namespace MoaGateway.Serving;
 
 /// <summary>
 /// One validated configuration, whole and unchanging: the options, the virtual models, the providers, the client keys
