@@ -1,4 +1,5 @@
 using MoaGateway.Configuration;
+using MoaGateway.Costs;
 using MoaGateway.Forwarding;
 using MoaGateway.Moa;
 using MoaGateway.Observability;
@@ -15,12 +16,12 @@ public static class ChatCompletionsApi
 {
     public static RouteGroupBuilder MapChatCompletions(this RouteGroupBuilder v1)
     {
-        v1.MapPost("/chat/completions", CreateAsync).WithName("CreateChatCompletion").RequireRateLimiting(ChatConcurrency.PolicyName);
+        v1.MapPost("/chat/completions", CreateAsync).WithName("CreateChatCompletion").RequireRateLimiting(ChatConcurrency.PolicyName).RequireBudget();
         return v1;
     }
 
     private static async Task<IResult> CreateAsync(
-        HttpContext context, IPassthroughForwarder forwarder, ShutdownDrain drain, RequestLogDetails details, CancellationToken cancellationToken)
+        HttpContext context, IPassthroughForwarder forwarder, ShutdownDrain drain, RequestLogDetails details, TimeProvider time, CancellationToken cancellationToken)
     {
         var configuration = ConfigurationSnapshot.Of(context);
         var options = configuration.Options;
@@ -48,7 +49,7 @@ public static class ChatCompletionsApi
         if (configuration.Models.TryGet(request.Model, out var model))
         {
             using var scope = new RequestScope(TimeSpan.FromSeconds(options.RequestTimeoutSeconds), cancellationToken, drain.Over);
-            return await MoaAsync(context, model, request, configuration, scope, details);
+            return await MoaAsync(context, model, request, configuration, scope, details, time);
         }
 
         return PassthroughTarget(request.Model, configuration.Providers) switch
@@ -61,7 +62,8 @@ public static class ChatCompletionsApi
     }
 
     private static async Task<IResult> MoaAsync(
-        HttpContext context, VirtualModel model, ChatRequest request, ConfigurationSnapshot configuration, RequestScope scope, RequestLogDetails details)
+        HttpContext context, VirtualModel model, ChatRequest request, ConfigurationSnapshot configuration, RequestScope scope, RequestLogDetails details,
+        TimeProvider time)
     {
         var input = MoaInput.From(request);
         if (input.Error is not null)
@@ -70,15 +72,17 @@ public static class ChatCompletionsApi
         }
 
         var run = new MoaRun(model);
+        var cost = RequestCost.Start(context, configuration.Prices, configuration.Counters, context.Features.Get<ClientKey>()?.Id, time);
         var deltas = configuration.Engine.RunAsync(model, input.Messages!, input.AggregatorOptions!, request.Stream, run, scope.Token);
         var header = CompletionHeader.Create(
             model.Id, configuration.SimulatedProviders(model).Count > 0 ? SimulatedProviderHandler.SystemFingerprint : null);
         if (!request.Stream)
         {
-            return await MoaResponses.CompleteAsync(header, deltas, run, scope, details);
+            return await MoaResponses.CompleteAsync(header, deltas, run, scope, details, cost);
         }
 
-        await MoaResponses.StreamAsync(context, header, deltas, run, request.IncludeUsage, TimeSpan.FromSeconds(configuration.Options.KeepAliveSeconds), scope, details);
+        await MoaResponses.StreamAsync(
+            context, header, deltas, run, request.IncludeUsage, TimeSpan.FromSeconds(configuration.Options.KeepAliveSeconds), scope, details, cost);
         return Results.Empty;
     }
 

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.Features;
+using MoaGateway.Costs;
 using MoaGateway.Moa;
 using MoaGateway.Observability;
 using MoaGateway.OpenAiWire;
@@ -8,8 +9,9 @@ namespace MoaGateway.Api;
 /// <summary>Turns a running mixture into an OpenAI response: one <c>chat.completion</c>, or an SSE stream of chunks.</summary>
 internal static class MoaResponses
 {
+    /// <summary>The whole answer once the mixture has ended, its cost settled (charged) before the response is written.</summary>
     public static async Task<IResult> CompleteAsync(
-        CompletionHeader header, IAsyncEnumerable<ChatDelta> deltas, MoaRun run, RequestScope scope, RequestLogDetails details)
+        CompletionHeader header, IAsyncEnumerable<ChatDelta> deltas, MoaRun run, RequestScope scope, RequestLogDetails details, RequestCost cost)
     {
         var answer = new ChatAnswer();
         var outcome = "cancelled";
@@ -29,18 +31,20 @@ internal static class MoaResponses
         }
         finally
         {
-            Finish(run, stream: false, outcome, details);
+            await FinishAsync(run, stream: false, outcome, details, cost);
         }
 
         details.AppendCompletion(answer.Content);
+        var settled = cost.Settled!;
         return new JsonWriterResult(json =>
-            ChatCompletionJson.WriteCompletion(json, header, answer, run.TotalUsage, usage => MoaUsageJson.Write(usage, run)));
+            ChatCompletionJson.WriteCompletion(json, header, answer, run.TotalUsage, usage => MoaUsageJson.Write(usage, run, settled)));
     }
 
     /// <summary>
     /// Streams the aggregator's deltas as they arrive. Until the first one, SSE comments keep the connection alive.
     /// A failure before anything was sent becomes a plain error response; after that, an error event followed by an
-    /// aborted connection, never <c>[DONE]</c>, so no client mistakes a cut-off answer for a complete one.
+    /// aborted connection, never <c>[DONE]</c>, so no client mistakes a cut-off answer for a complete one. The cost is
+    /// settled (charged) when the aggregator's stream ends, before the usage chunk and <c>[DONE]</c>.
     /// </summary>
     public static async Task StreamAsync(
         HttpContext context,
@@ -50,7 +54,8 @@ internal static class MoaResponses
         bool includeUsage,
         TimeSpan keepAlive,
         RequestScope scope,
-        RequestLogDetails details)
+        RequestLogDetails details,
+        RequestCost cost)
     {
         var response = context.Response;
         response.ContentType = SseWriter.MediaType;
@@ -78,9 +83,10 @@ internal static class MoaResponses
                 }
             }
 
+            var settled = await cost.SettleAsync(run);
             if (includeUsage)
             {
-                ChatCompletionJson.WriteUsageChunk(sse.BeginEvent(), header, run.TotalUsage, usage => MoaUsageJson.Write(usage, run));
+                ChatCompletionJson.WriteUsageChunk(sse.BeginEvent(), header, run.TotalUsage, usage => MoaUsageJson.Write(usage, run, settled));
                 await sse.EndEventAsync(write);
             }
 
@@ -104,14 +110,15 @@ internal static class MoaResponses
         finally
         {
             MoaTelemetry.StreamEnded(run.Model.Id);
-            Finish(run, stream: true, outcome, details);
+            await FinishAsync(run, stream: true, outcome, details, cost);
         }
     }
 
-    private static void Finish(MoaRun run, bool stream, string outcome, RequestLogDetails details)
+    /// <summary>However the request ended, its cost is settled: what failed and cancelled calls were billed is charged too.</summary>
+    private static async ValueTask FinishAsync(MoaRun run, bool stream, string outcome, RequestLogDetails details, RequestCost cost)
     {
         details.TotalTokens = run.TotalUsage.Total;
-
+        await cost.SettleAsync(run);
         MoaTelemetry.RecordRequest(run, stream, outcome, run.Elapsed);
     }
 

@@ -1,16 +1,21 @@
 using System.Text.Json;
+using MoaGateway.Costs;
 using MoaGateway.Moa;
+using MoaGateway.OpenAiWire;
 
 namespace MoaGateway.Api;
 
 /// <summary>
-/// Writes <c>usage.moa</c>: every upstream call a MoA request made, per layer, so the totals beside it can be
-/// traced to the proposers and the aggregator that spent them.
+/// Writes what a MoA request's usage adds to OpenAI's: <c>cost</c> and <c>cost_complete</c>, and <c>usage.moa</c>,
+/// every upstream call the request made, per layer, with its tokens and cost, so the totals beside it can be traced to
+/// the proposers and the aggregator that spent them.
 /// </summary>
 internal static class MoaUsageJson
 {
-    public static void Write(Utf8JsonWriter json, MoaRun run)
+    public static void Write(Utf8JsonWriter json, MoaRun run, MixtureCost cost)
     {
+        json.WriteNumber("cost", cost.Total);
+        json.WriteBoolean("cost_complete", cost.Complete);
         var calls = run.Calls;
         json.WriteStartObject("moa");
         json.WriteString("model", run.Model.Id);
@@ -20,11 +25,11 @@ internal static class MoaUsageJson
         {
             json.WriteStartObject();
             json.WriteNumber("layer", layer.Key);
-            WriteCounts(json, layer.Aggregate(default(TokenCounts), (sum, call) => sum + (call.Usage ?? default)));
+            ChatCompletionJson.WriteTokenCounts(json, layer.Aggregate(default(TokenCounts), (sum, call) => sum + (call.Usage ?? default)));
             json.WriteStartArray("agents");
             foreach (var call in layer)
             {
-                WriteCall(json, call);
+                WriteCall(json, call, cost);
             }
 
             json.WriteEndArray();
@@ -36,7 +41,7 @@ internal static class MoaUsageJson
         if (aggregators.Count > 0)
         {
             json.WritePropertyName("aggregator");
-            WriteCall(json, aggregators[^1]);
+            WriteCall(json, aggregators[^1], cost);
         }
 
         if (aggregators.Count > 1)
@@ -44,7 +49,7 @@ internal static class MoaUsageJson
             json.WriteStartArray("failed_aggregators");
             foreach (var failed in aggregators.Take(aggregators.Count - 1))
             {
-                WriteCall(json, failed);
+                WriteCall(json, failed, cost);
             }
 
             json.WriteEndArray();
@@ -53,7 +58,7 @@ internal static class MoaUsageJson
         json.WriteEndObject();
     }
 
-    private static void WriteCall(Utf8JsonWriter json, AgentCallReport call)
+    private static void WriteCall(Utf8JsonWriter json, AgentCallReport call, MixtureCost cost)
     {
         json.WriteStartObject();
         json.WriteString("provider", call.Agent.Provider);
@@ -69,7 +74,16 @@ internal static class MoaUsageJson
         json.WriteNumber("attempts", call.Attempts);
         if (call.Usage is { } usage)
         {
-            WriteCounts(json, usage);
+            ChatCompletionJson.WriteTokenCounts(json, usage);
+        }
+
+        if (cost.Of(call) is { } callCost)
+        {
+            json.WriteNumber("cost", callCost.Usd);
+            if (!callCost.Complete)
+            {
+                json.WriteBoolean("cost_complete", false);
+            }
         }
 
         json.WriteNumber("duration_ms", Math.Round(call.Duration.TotalMilliseconds, 1));
@@ -84,12 +98,5 @@ internal static class MoaUsageJson
         }
 
         json.WriteEndObject();
-    }
-
-    private static void WriteCounts(Utf8JsonWriter json, TokenCounts counts)
-    {
-        json.WriteNumber("prompt_tokens", counts.Prompt);
-        json.WriteNumber("completion_tokens", counts.Completion);
-        json.WriteNumber("total_tokens", counts.Total);
     }
 }

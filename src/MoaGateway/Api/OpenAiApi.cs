@@ -14,7 +14,8 @@ public static class OpenAiApi
     {
         app.MapGroup("/v1")
             .MapModels()
-            .MapChatCompletions();
+            .MapChatCompletions()
+            .MapMe();
         return app;
     }
 }

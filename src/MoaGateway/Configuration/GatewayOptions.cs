@@ -37,6 +37,11 @@ public sealed class GatewayOptions
     public LoggingOptions Logging { get; init; } = new();
 
     public ManagementOptions Management { get; init; } = new();
+
+    /// <summary>US dollars per million tokens of upstream models; a call of a model without a price has no cost.</summary>
+    public List<PriceOptions> Pricing { get; init; } = [];
+
+    public SharedStateOptions SharedState { get; init; } = new();
 }
 
 /// <summary>The management port: Prometheus' <c>/metrics</c>, never on the public port. Read at start-up only.</summary>

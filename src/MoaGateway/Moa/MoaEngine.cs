@@ -131,10 +131,11 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
         using var activity = MoaTelemetry.StartAgentCall(agent, layer);
         var started = Stopwatch.GetTimestamp();
         var progress = new CallProgress();
-        AgentCallReport Report(CallOutcome outcome, TokenCounts? usage, string? error, string? errorType, string? finishReason)
+        AgentCallReport Report(CallOutcome outcome, string? error, string? errorType, string? finishReason)
         {
             var report = new AgentCallReport(
-                layer, agent, outcome, usage, Stopwatch.GetElapsedTime(started), error, Math.Max(progress.Attempts, 1), progress.TimeToFirstToken, errorType);
+                layer, agent, outcome, progress.Usage, Stopwatch.GetElapsedTime(started), error, Math.Max(progress.Attempts, 1), progress.TimeToFirstToken,
+                errorType, progress.UsageUnreported);
             MoaTelemetry.CompleteAgentCall(activity, report, finishReason);
             return report;
         }
@@ -143,15 +144,15 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
         {
             var answer = await invoker.CompleteAsync(agent, messages, progress, stragglers);
             answered(answer.Text);
-            return Report(CallOutcome.Answered, answer.Usage, null, null, answer.FinishReason);
+            return Report(CallOutcome.Answered, null, null, answer.FinishReason);
         }
         catch (ProviderException exception)
         {
-            return Report(OutcomeOf(exception), null, exception.Message, exception.ErrorType, null);
+            return Report(OutcomeOf(exception), exception.Message, exception.ErrorType, null);
         }
         catch (OperationCanceledException) when (stragglers.IsCancellationRequested && !request.IsCancellationRequested)
         {
-            return Report(CallOutcome.Cut, null, $"{agent} was cut as a straggler after its layer's quorum answered.", "straggler", null);
+            return Report(CallOutcome.Cut, $"{agent} was cut as a straggler after its layer's quorum answered.", "straggler", null);
         }
     }
 
@@ -240,7 +241,6 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
         private readonly Activity? _activity = MoaTelemetry.StartAgentCall(agent, AgentCallReport.AggregatorLayer);
         private IAsyncEnumerator<ChatDelta>? _deltas;
         private CancellationToken _cancellationToken;
-        private TokenCounts? _usage;
         private string? _finishReason;
         private bool _recorded;
 
@@ -276,9 +276,7 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
 
             if (hasNext)
             {
-                var delta = _deltas.Current;
-                _usage = delta.Usage ?? _usage;
-                _finishReason = delta.FinishReason ?? _finishReason;
+                _finishReason = _deltas.Current.FinishReason ?? _finishReason;
                 return true;
             }
 
@@ -311,8 +309,8 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
 
             _recorded = true;
             var report = new AgentCallReport(
-                AgentCallReport.AggregatorLayer, agent, outcome, _usage, Stopwatch.GetElapsedTime(_started), error,
-                Math.Max(Progress.Attempts, 1), Progress.TimeToFirstToken, errorType);
+                AgentCallReport.AggregatorLayer, agent, outcome, Progress.Usage, Stopwatch.GetElapsedTime(_started), error,
+                Math.Max(Progress.Attempts, 1), Progress.TimeToFirstToken, errorType, Progress.UsageUnreported);
             MoaTelemetry.CompleteAgentCall(_activity, report, _finishReason);
             _activity?.Dispose();
             engine.Record(run, report);

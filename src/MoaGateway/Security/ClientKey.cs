@@ -1,5 +1,5 @@
-using System.Collections.Frozen;
 using MoaGateway.Configuration;
+using MoaGateway.Costs;
 
 namespace MoaGateway.Security;
 
@@ -9,15 +9,8 @@ namespace MoaGateway.Security;
 /// </summary>
 public sealed class ClientKey
 {
-    /// <summary>The <c>AllowedModels</c> entry that allows every model.</summary>
-    public const string AnyModel = "*";
-
-    /// <summary>The model part of an <c>AllowedModels</c> entry <c>&lt;provider&gt;/*</c>, which allows every model of that provider.</summary>
-    private const string AnyModelOfProvider = "*";
-
-    private readonly bool _anyModel;
-    private readonly FrozenSet<string> _models;
-    private readonly FrozenSet<string> _providers;
+    /// <summary>The key's <c>AllowedModels</c>; null when it has none, which allows every model.</summary>
+    private readonly ModelPatterns<string>? _allowed;
 
     internal ClientKey(string id, byte[] sha256, ClientKeyOptions options)
     {
@@ -25,21 +18,25 @@ public sealed class ClientKey
         Sha256 = sha256;
         RequestsPerMinute = options.RequestsPerMinute;
         MaxConcurrentRequests = options.MaxConcurrentRequests;
-        var allowed = options.AllowedModels;
-        _anyModel = allowed.Count == 0 || allowed.Contains(AnyModel);
-        _providers = allowed
-            .Select(entry => ProviderModel.TryParse(entry, out var name) && name.Model == AnyModelOfProvider ? name.Provider : null)
-            .OfType<string>()
-            .ToFrozenSet(StringComparer.OrdinalIgnoreCase);
-        _models = allowed.Select(Normalize).ToFrozenSet(StringComparer.Ordinal);
+        Budget = options.Budget.UsdPerDay is null && options.Budget.UsdPerMonth is null
+            ? null
+            : new Budget(options.Budget.UsdPerDay, options.Budget.UsdPerMonth);
+        AllowedModels = [.. options.AllowedModels.DefaultIfEmpty(ModelPatterns<string>.AnyModel)];
+        _allowed = options.AllowedModels.Count == 0 ? null : new ModelPatterns<string>(options.AllowedModels.Select(entry => (entry, entry)));
     }
 
     /// <summary>The configuration name of the key (<c>MoaGateway:Auth:Keys:&lt;id&gt;</c>): safe to log, never sent to clients.</summary>
     public string Id { get; }
 
+    /// <summary>The key's <c>AllowedModels</c> as configured; <c>*</c> when it has none.</summary>
+    public IReadOnlyList<string> AllowedModels { get; }
+
     public int? RequestsPerMinute { get; }
 
     public int? MaxConcurrentRequests { get; }
+
+    /// <summary>What the key may spend; null when it has no budget.</summary>
+    public Budget? Budget { get; }
 
     /// <summary>The SHA-256 of the key; the key itself is not kept.</summary>
     internal byte[] Sha256 { get; }
@@ -48,12 +45,5 @@ public sealed class ClientKey
     public static bool Allows(HttpContext context, string model) => context.Features.Get<ClientKey>() is not { } key || key.MayUse(model);
 
     /// <summary>A virtual model id or <c>&lt;provider&gt;/&lt;model&gt;</c> name, as a chat request or <c>/v1/models</c> names it.</summary>
-    public bool MayUse(string model) =>
-        _anyModel ||
-        _models.Contains(Normalize(model)) ||
-        (ProviderModel.TryParse(model, out var name) && _providers.Contains(name.Provider));
-
-    /// <summary>Provider names are case-insensitive, as in the provider registry; model ids are not.</summary>
-    private static string Normalize(string model) =>
-        ProviderModel.TryParse(model, out var name) ? (name with { Provider = name.Provider.ToUpperInvariant() }).ToString() : model;
+    public bool MayUse(string model) => _allowed is null || _allowed.TryMatch(model, out _);
 }
