@@ -47,11 +47,28 @@ public static class ChatCompletionsApi
 
         if (configuration.Models.TryGet(request.Model, out var model))
         {
+            if (request.Moa is { } moa)
+            {
+                var extension = MoaExtension.Read(moa, model, options, context.Features.Get<ClientKey>(), out var moaError);
+                if (extension is null)
+                {
+                    return moaError!;
+                }
+
+                model = extension.Model;
+            }
+
             using var scope = new RequestScope(TimeSpan.FromSeconds(options.RequestTimeoutSeconds), cancellationToken, drain.Over);
             return await MoaAsync(context, model, request, configuration, scope, details);
         }
 
-        return PassthroughTarget(request.Model, configuration.Providers) switch
+        var target = PassthroughTarget(request.Model, configuration.Providers);
+        if (request.Moa is not null && target != default)
+        {
+            return OpenAiError.MoaOnPassthrough(request.Model);
+        }
+
+        return target switch
         {
             (Provider provider, string providerModel, _) =>
                 await PassthroughAsync(context, forwarder, provider, ModelField.Replace(body.Span, providerModel), cancellationToken),

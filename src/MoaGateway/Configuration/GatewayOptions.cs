@@ -37,6 +37,28 @@ public sealed class GatewayOptions
     public LoggingOptions Logging { get; init; } = new();
 
     public ManagementOptions Management { get; init; } = new();
+
+    public OverridesOptions Overrides { get; init; } = new();
+}
+
+/// <summary>
+/// Whether, and how far, a request may replace parts of its virtual model with its <c>moa</c> object. Off by default:
+/// an override chooses which upstream models are called, and how many times.
+/// </summary>
+public sealed class OverridesOptions
+{
+    public bool Enabled { get; set; }
+
+    public int MaxLayers { get; set; } = 3;
+
+    /// <summary>Agents a layer of an override may list; their samples are bounded by <see cref="MaxUpstreamCalls"/>.</summary>
+    public int MaxAgentsPerLayer { get; set; } = 8;
+
+    /// <summary>The most upstream calls a request with an override may make, retries aside: every sample, the aggregator and its fallbacks.</summary>
+    public int MaxUpstreamCalls { get; set; } = 20;
+
+    /// <summary>The models an override may name: <c>&lt;provider&gt;/&lt;model&gt;</c>, <c>&lt;provider&gt;/*</c> or <c>*</c>; empty allows every model of every provider.</summary>
+    public List<string> AllowedModels { get; init; } = [];
 }
 
 /// <summary>The management port: Prometheus' <c>/metrics</c>, never on the public port. Read at start-up only.</summary>

@@ -7,6 +7,9 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
 {
     private const string Root = GatewayOptions.SectionName;
 
+    /// <summary>More samples of one agent than anyone means: a mistake, and one that would overflow a count of calls.</summary>
+    private const int MaxSamples = 100;
+
     public ValidateOptionsResult Validate(string? name, GatewayOptions options)
     {
         var errors = new Errors();
@@ -34,7 +37,23 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         errors.Positive($"{Root}:Readiness:ProbeTimeoutSeconds", options.Readiness.ProbeTimeoutSeconds);
         errors.If(options.Readiness.ProbeCacheSeconds < 0, $"{Root}:Readiness:ProbeCacheSeconds must not be negative.");
 
+        ValidateOverrides($"{Root}:Overrides", options, errors);
         return errors.Result;
+    }
+
+    private static void ValidateOverrides(string key, GatewayOptions options, Errors errors)
+    {
+        var overrides = options.Overrides;
+        errors.Positive($"{key}:MaxLayers", overrides.MaxLayers);
+        errors.Positive($"{key}:MaxAgentsPerLayer", overrides.MaxAgentsPerLayer);
+        errors.Positive($"{key}:MaxUpstreamCalls", overrides.MaxUpstreamCalls);
+        for (var i = 0; i < overrides.AllowedModels.Count; i++)
+        {
+            if (ModelPatterns.EntryError(overrides.AllowedModels[i], options, virtualModels: false) is { } error)
+            {
+                errors.Add($"{key}:AllowedModels:{i} {error}");
+            }
+        }
     }
 
     private static void ValidateProvider(string key, ProviderOptions provider, Errors errors)
@@ -130,8 +149,8 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             ValidateAgent(key["Agents"][agent], layer.Agents[agent], providers, errors, proposer: true);
         }
 
-        // Samples are answers like any other: the layer's counts are of calls.
-        var calls = layer.Agents.Sum(agent => Math.Max(agent.Samples ?? 1, 1));
+        // Samples are answers like any other: the layer's counts are of calls (in a long: samples refused as too many may still be summed here).
+        var calls = layer.Agents.Sum(agent => (long)Math.Max(agent.Samples ?? 1, 1));
         var answers = calls == layer.Agents.Count ? $"the layer's {calls} agents" : $"the {calls} calls of the layer's agents and their samples";
         errors.If(layer.MinAgents < 1 || layer.MinAgents > calls, key["MinAgents"], $"must be between 1 and {answers}.");
         errors.If(layer.Quorum is { } quorum && (quorum < layer.MinAgents || quorum > calls),
@@ -162,7 +181,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         }
 
         ValidateSettings(key, agent, errors);
-        errors.If(agent.Samples is < 1, key["Samples"], "must be at least 1.");
+        errors.If(agent.Samples is < 1 or > MaxSamples, key["Samples"], $"must be between 1 and {MaxSamples}.");
         errors.If(agent.Samples is not null && !proposer, key["Samples"],
             "applies to proposers only: the aggregator answers once, and its fallbacks only when it fails.");
     }
@@ -182,6 +201,9 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
 
         public ValidateOptionsResult Result =>
             _problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(_problems.Select(problem => problem.Message));
+
+        /// <summary>The first problem: a request's override is refused with one error, naming one field.</summary>
+        public (string? Path, string Message)? First => _problems.Count == 0 ? null : _problems[0];
 
         public void Add(string message) => _problems.Add((null, message));
 

@@ -36,8 +36,11 @@ public sealed class ModelPatterns
         _models.Contains(Normalize(model)) ||
         (ProviderModel.TryParse(model, out var name) && _providers.Contains(name.Provider));
 
-    /// <summary>Why an entry names nothing the gateway serves, or null when it is good.</summary>
-    public static string? EntryError(string entry, GatewayOptions options)
+    /// <summary>
+    /// Why an entry names nothing the gateway serves, or null when it is good. Where <paramref name="virtualModels"/>
+    /// is false, only upstream models may be named.
+    /// </summary>
+    public static string? EntryError(string entry, GatewayOptions options, bool virtualModels)
     {
         if (string.IsNullOrWhiteSpace(entry))
         {
@@ -51,6 +54,11 @@ public sealed class ModelPatterns
 
         if (!entry.Contains('/', StringComparison.Ordinal))
         {
+            if (!virtualModels)
+            {
+                return $"'{entry}' is not '<provider>/<model>' or '<provider>/*': the agents of an override are upstream models.";
+            }
+
             return options.Models.Keys.Contains(entry, StringComparer.Ordinal)
                 ? null
                 : $"'{entry}' is not a virtual model (known: {string.Join(", ", options.Models.Keys.Order(StringComparer.Ordinal))}); " +

@@ -59,7 +59,7 @@ internal sealed class AccessControlValidator : IValidateOptions<GatewayOptions>
 
         for (var i = 0; i < clientKey.AllowedModels.Count; i++)
         {
-            if (ModelPatterns.EntryError(clientKey.AllowedModels[i], options) is { } error)
+            if (ModelPatterns.EntryError(clientKey.AllowedModels[i], options, virtualModels: true) is { } error)
             {
                 errors.Add($"{key}:AllowedModels:{i} {error}");
             }

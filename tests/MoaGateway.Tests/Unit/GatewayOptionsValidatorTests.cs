@@ -151,7 +151,7 @@ public sealed class GatewayOptionsValidatorTests
         options.Models["m"].Aggregator!.Samples = 2;
         Assert.Equal(
         [
-            "MoaGateway:Models:m:Layers:0:Agents:0:Samples must be at least 1.",
+            "MoaGateway:Models:m:Layers:0:Agents:0:Samples must be between 1 and 100.",
             "MoaGateway:Models:m:Layers:0:MinAgents must be between 1 and the layer's 1 agents.",
             "MoaGateway:Models:m:Layers:0:Quorum must be between MinAgents (3) and the layer's 1 agents.",
             "MoaGateway:Models:m:Aggregator:Samples applies to proposers only: the aggregator answers once, and its fallbacks only when it fails.",
@@ -165,5 +165,22 @@ public sealed class GatewayOptionsValidatorTests
         options.Models["m"].MaxReferenceCharacters = 0;
 
         Assert.Equal(["MoaGateway:Models:m:MaxReferenceCharacters must be at least 1."], Failures(options));
+    }
+
+    [Fact]
+    public void Override_limits_and_models_that_cannot_work_are_named()
+    {
+        var options = Valid();
+        options.Overrides.MaxLayers = 0;
+        options.Overrides.MaxUpstreamCalls = -1;
+        options.Overrides.AllowedModels.AddRange(["p/*", "m", "q/x"]);
+
+        Assert.Equal(
+        [
+            "MoaGateway:Overrides:MaxLayers must be greater than 0.",
+            "MoaGateway:Overrides:MaxUpstreamCalls must be greater than 0.",
+            "MoaGateway:Overrides:AllowedModels:1 'm' is not '<provider>/<model>' or '<provider>/*': the agents of an override are upstream models.",
+            "MoaGateway:Overrides:AllowedModels:2 'q/x' names provider 'q', which is not configured (known: p).",
+        ], Failures(options));
     }
 }
