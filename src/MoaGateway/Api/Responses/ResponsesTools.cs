@@ -57,16 +57,7 @@ internal static class ResponsesTools
 
             chat.WriteStartObject();
             chat.WriteString("type"u8, "function"u8);
-            chat.WriteStartObject("function"u8);
-            foreach (var field in tool.EnumerateObject())
-            {
-                if (field.NameEquals("name"u8) || field.NameEquals("description"u8) || field.NameEquals("parameters"u8) || field.NameEquals("strict"u8))
-                {
-                    field.WriteTo(chat);
-                }
-            }
-
-            chat.WriteEndObject();
+            WriteNested(chat, "function", tool, "name", "description", "parameters", "strict");
             chat.WriteEndObject();
         }
 
@@ -191,16 +182,7 @@ internal static class ResponsesTools
 
                 chat.WriteStartObject("response_format"u8);
                 chat.WriteString("type"u8, "json_schema"u8);
-                chat.WriteStartObject("json_schema"u8);
-                foreach (var field in format.EnumerateObject())
-                {
-                    if (field.NameEquals("name"u8) || field.NameEquals("schema"u8) || field.NameEquals("description"u8) || field.NameEquals("strict"u8))
-                    {
-                        field.WriteTo(chat);
-                    }
-                }
-
-                chat.WriteEndObject();
+                WriteNested(chat, "json_schema", format, "name", "schema", "description", "strict");
                 chat.WriteEndObject();
                 return null;
             case var other:
@@ -209,5 +191,24 @@ internal static class ResponsesTools
                     "text.format.type",
                     "invalid_value");
         }
+    }
+
+    /// <summary>
+    /// Chat completions nests what the Responses API keeps flat (<c>{"type": "function", "name": ...}</c> becomes
+    /// <c>{"type": "function", "function": {"name": ...}}</c>): writes <paramref name="fields"/> of <paramref name="source"/> under <paramref name="name"/>.
+    /// </summary>
+    private static void WriteNested(Utf8JsonWriter chat, string name, JsonElement source, params ReadOnlySpan<string> fields)
+    {
+        chat.WriteStartObject(name);
+        foreach (var field in fields)
+        {
+            if (source.TryGetProperty(field, out var value))
+            {
+                chat.WritePropertyName(field);
+                value.WriteTo(chat);
+            }
+        }
+
+        chat.WriteEndObject();
     }
 }
