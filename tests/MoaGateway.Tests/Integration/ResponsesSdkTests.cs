@@ -11,9 +11,11 @@ public sealed class ResponsesSdkTests : GatewayTest
     private static readonly BinaryData WeatherParameters = BinaryData.FromString(
         """{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}""");
 
+    /// <summary>Keep-alive comments every 50 ms, so that streams carry some while their proposers answer: the SDK must read past them.</summary>
     protected override GatewaySettings Configure(FakeUpstream upstream) => new GatewaySettings()
         .Provider("fake", upstream)
-        .Model("duo", [["p1", "p2"]], "agg");
+        .Model("duo", [["p1", "p2"]], "agg")
+        .Set("MoaGateway:KeepAliveSeconds", "0.05");
 
     [Fact]
     public async Task Non_streamed_response_carries_the_aggregators_text_and_the_usage_of_every_call()
@@ -54,6 +56,7 @@ public sealed class ResponsesSdkTests : GatewayTest
     {
         var release = new TaskCompletionSource();
         Upstream.Reply("agg", new FakeReply { Text = "first second third", HoldAfterFirstToken = release.Task });
+        Upstream.Reply("p1", new FakeReply { Delay = TimeSpan.FromMilliseconds(300) });
 
         await using var stream = await Gateway.ResponsesClient().CreateResponseStreamingAsync(
             new CreateResponseOptions("duo", [ResponseItem.CreateUserMessageItem("Stream please")]) { StreamingEnabled = true });
