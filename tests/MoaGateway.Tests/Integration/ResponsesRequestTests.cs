@@ -94,16 +94,19 @@ public sealed class ResponsesRequestTests : GatewayTest
     [Fact]
     public async Task Built_in_tools_are_refused_naming_their_type_since_no_provider_runs_them()
     {
-        var (status, body) = await PostAsync("""
+        using var response = await Gateway.Http.PostAsync("/v1/responses", new StringContent("""
             {"model": "duo", "input": "Hi", "tools": [
               {"type": "function", "name": "shell", "parameters": {"type": "object"}},
               {"type": "web_search", "external_web_access": false}]}
-            """);
+            """, Encoding.UTF8, "application/json"));
+        var (status, raw) = (response.StatusCode, await response.Content.ReadAsStringAsync());
+        var body = JsonNode.Parse(raw)!;
 
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Equal("tools[1].type", body["error"]!["param"]!.GetValue<string>());
         Assert.Equal("unsupported_tool_type", body["error"]!["code"]!.GetValue<string>());
-        Assert.Contains("'web_search'", body["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        // Readable as it is: CLIs such as Codex print the body raw.
+        Assert.Contains("is a 'web_search' tool", raw, StringComparison.Ordinal);
         Assert.Empty(Upstream.Requests);
     }
 
