@@ -171,6 +171,25 @@ public sealed class ResponsesStreamTests : GatewayTest
     }
 
     [Fact]
+    public async Task A_refusal_streams_in_a_refusal_part_of_the_message()
+    {
+        Upstream.Reply("agg", new FakeReply { EventStream = ChatChunks.Stream("stop", new { refusal = "I can't" }, new { refusal = " help with that." }) });
+
+        var transcript = await StreamAsync();
+
+        AssertWellFormed(transcript);
+        Assert.Equal(
+        [
+            "response.created", "response.in_progress", "response.output_item.added", "response.content_part.added",
+            "response.refusal.delta", "response.refusal.delta", "response.refusal.done", "response.content_part.done",
+            "response.output_item.done", "response.completed",
+        ], Types(transcript));
+        var part = transcript.JsonEvents[^1]["response"]!["output"]![0]!["content"]![0]!;
+        Assert.Equal("refusal", part["type"]!.GetValue<string>());
+        Assert.Equal("I can't help with that.", part["refusal"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Keep_alive_comments_flow_while_proposers_run_before_the_first_event()
     {
         Upstream.Reply("p1", new FakeReply { Delay = TimeSpan.FromMilliseconds(600) });
