@@ -48,6 +48,10 @@ public sealed class MoaExtension
     /// <summary>The virtual model the request runs: the named one, with the parts the request replaced.</summary>
     public VirtualModel Model { get; }
 
+    /// <summary>The <c>moa</c> object of a request body, when it has one that is not null.</summary>
+    public static JsonElement? Find(JsonElement body) =>
+        body.ValueKind == JsonValueKind.Object && body.TryGetProperty(Field, out var moa) && moa.ValueKind != JsonValueKind.Null ? moa : null;
+
     /// <summary>
     /// Reads <paramref name="moa"/> for a request of <paramref name="model"/>; null, with the error to answer, when it
     /// is refused: 403 <c>overrides_not_allowed</c> for topology while overrides are off, otherwise 400 naming the field.

@@ -1,3 +1,5 @@
+using MoaGateway.Api.Responses;
+
 namespace MoaGateway.Api;
 
 public static class OpenAiApi
@@ -14,7 +16,8 @@ public static class OpenAiApi
     {
         app.MapGroup("/v1")
             .MapModels()
-            .MapChatCompletions();
+            .MapChatCompletions()
+            .MapResponses();
         return app;
     }
 }

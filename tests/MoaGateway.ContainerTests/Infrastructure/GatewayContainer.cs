@@ -43,12 +43,8 @@ public sealed class GatewayContainer : IAsyncDisposable
         IContainer? container = null;
         try
         {
-            var builder = Configure(settings);
-            foreach (var (path, content) in settings.Files)
-            {
-                builder = builder.WithBindMount(await WriteAsync(files, path, content, cancellationToken), path, AccessMode.ReadOnly);
-            }
-
+            var builder = (await ConfigureAsync(settings, files, cancellationToken))
+                .WithWaitStrategy(Wait.ForUnixContainer().UntilContainerIsHealthy(failingStreak: 3, o => o.WithTimeout(TimeSpan.FromSeconds(120))));
             container = builder.Build();
             await container.StartAsync(cancellationToken);
             return new GatewayContainer(container, files);
@@ -68,6 +64,26 @@ public sealed class GatewayContainer : IAsyncDisposable
             }
 
             throw new InvalidOperationException($"The gateway container did not turn healthy: {failure.Message}\n{diagnosis}", failure);
+        }
+    }
+
+    /// <summary>Runs the image with <paramref name="arguments"/> (such as <c>check</c>) until it exits, as <c>docker run --rm</c> does.</summary>
+    public static async Task<(long ExitCode, string Stdout, string Stderr)> RunToExitAsync(
+        GatewayImage image, GatewayContainerSettings settings, string[] arguments, CancellationToken cancellationToken)
+    {
+        image.RequireEngine();
+        var files = Directory.CreateTempSubdirectory("moagateway-container-");
+        try
+        {
+            await using var container = (await ConfigureAsync(settings, files, cancellationToken)).WithCommand(arguments).Build();
+            await container.StartAsync(cancellationToken);
+            var exitCode = await container.GetExitCodeAsync(cancellationToken);
+            var (stdout, stderr) = await container.GetLogsAsync(timestampsEnabled: false, ct: cancellationToken);
+            return (exitCode, stdout, stderr);
+        }
+        finally
+        {
+            files.Delete(recursive: true);
         }
     }
 
@@ -96,13 +112,13 @@ public sealed class GatewayContainer : IAsyncDisposable
         _files.Delete(recursive: true);
     }
 
-    private static ContainerBuilder Configure(GatewayContainerSettings settings)
+    /// <summary>The container as configured by <paramref name="settings"/>, its files written to <paramref name="files"/> and mounted.</summary>
+    private static async Task<ContainerBuilder> ConfigureAsync(GatewayContainerSettings settings, DirectoryInfo files, CancellationToken cancellationToken)
     {
         var builder = new ContainerBuilder(GatewayImage.Tag)
             .WithImagePullPolicy(PullPolicy.Missing)
             .WithEnvironment(settings.Environment)
             .WithPortBinding(Port, assignRandomHostPort: true)
-            .WithWaitStrategy(Wait.ForUnixContainer().UntilContainerIsHealthy(failingStreak: 3, o => o.WithTimeout(TimeSpan.FromSeconds(120))))
             .WithCreateParameterModifier(container =>
             {
                 // As `docker run --publish 127.0.0.1::8080 --health-interval 1s --stop-timeout 40`: the image's own
@@ -122,6 +138,11 @@ public sealed class GatewayContainer : IAsyncDisposable
                     host.SecurityOpt = ["no-new-privileges"];
                 }
             });
+        foreach (var (path, content) in settings.Files)
+        {
+            builder = builder.WithBindMount(await WriteAsync(files, path, content, cancellationToken), path, AccessMode.ReadOnly);
+        }
+
         return settings.ReadOnlyRoot ? builder.WithTmpfsMount("/tmp") : builder;
     }
 

@@ -123,6 +123,8 @@ public sealed class FakeUpstream : IAsyncDisposable
         var app = builder.Build();
         var fake = new FakeUpstream(app, record);
         app.MapPost("/v1/chat/completions", fake.HandleAsync);
+        // For pass-through of the Responses API: requests are recorded and answered as scripted, like chat completions.
+        app.MapPost("/v1/responses", fake.HandleAsync);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
         fake.BaseUrl = address + "/v1";

@@ -106,6 +106,30 @@ public sealed class SteeringTests : GatewayTest
     }
 
     [Fact]
+    public async Task The_responses_api_takes_the_same_moa_object_and_refuses_it_the_same_way()
+    {
+        using var answered = await Gateway.Http.PostAsJsonAsync("/v1/responses", JsonNode.Parse("""
+            { "model": "base", "input": "Hi", "moa": { "layers": [ { "agents": [ { "model": "fake/s", "samples": 2 } ] } ], "aggregator": "fake/y" } }
+            """));
+        var body = JsonNode.Parse(await answered.Content.ReadAsStringAsync())!;
+
+        Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+        Assert.Equal(FakeUpstream.DefaultText("y"), body["output_text"]!.GetValue<string>());
+        Assert.Equal(["s", "s", "y"], Upstream.Requests.Select(request => request.Model).Order());
+        Assert.All(Upstream.Requests, request => Assert.False(request.Json.ContainsKey("moa")));
+        var calls = Upstream.Requests.Count;
+
+        using var refused = await Gateway.Http.PostAsJsonAsync("/v1/responses", JsonNode.Parse("""
+            { "model": "base", "input": "Hi", "moa": { "layers": [ { "agents": [ "other/x" ] } ] } }
+            """));
+        var error = JsonNode.Parse(await refused.Content.ReadAsStringAsync())!["error"]!;
+
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Equal(("model_not_allowed", "moa.layers[0].agents[0]"), (error["code"]!.GetValue<string>(), error["param"]!.GetValue<string>()));
+        Assert.Equal(calls, Upstream.Requests.Count);
+    }
+
+    [Fact]
     public async Task A_moa_object_for_a_pass_through_model_is_refused_without_reaching_the_provider()
     {
         var (status, body) = await AskAsync(Chat(JsonNode.Parse("{}"), model: "fake/p1"));

@@ -1,0 +1,139 @@
+using System.Text.Json;
+using MoaGateway.Moa;
+using MoaGateway.OpenAiWire;
+
+namespace MoaGateway.Api.Responses;
+
+/// <summary>
+/// The Responses API shape: one <c>response</c> object, or its stream of events from <c>response.created</c> to
+/// <c>response.completed</c> (<c>response.incomplete</c> when the aggregator stopped on its token limit), or
+/// <c>response.failed</c> when the answer was cut off.
+/// </summary>
+internal sealed class ResponseAnswerFormat(ResponsesRequest request, string model) : IAnswerFormat
+{
+    private readonly string _id = $"resp_{Guid.NewGuid():N}";
+    private readonly long _createdAt = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+    private readonly ResponseOutput _output = new();
+    private ResponseEvents? _events;
+
+    public void Append(ChatDelta delta) => _output.Append(delta, events: null);
+
+    public IResult Complete(MoaRun run)
+    {
+        _output.Complete(events: null);
+        return new JsonWriterResult(json => WriteResponse(json, _output.Status, run, failure: null));
+    }
+
+    public void WriteDelta(SseWriter sse, ChatDelta delta) => _output.Append(delta, Events(sse));
+
+    public void WriteEnd(SseWriter sse, MoaRun run)
+    {
+        var events = Events(sse);
+        _output.Complete(events);
+        WriteResponseEvent(events, _output.IncompleteReason is null ? "response.completed"u8 : "response.incomplete"u8, _output.Status, run, null);
+    }
+
+    public void WriteFailure(SseWriter sse, OpenAiError failure, MoaRun run)
+    {
+        var events = Events(sse);
+        _output.Abandon();
+        WriteResponseEvent(events, "response.failed"u8, "failed", run, failure);
+    }
+
+    /// <summary>The stream's events; the first call opens the stream with <c>response.created</c> and <c>response.in_progress</c>.</summary>
+    private ResponseEvents Events(SseWriter sse)
+    {
+        if (_events is null)
+        {
+            _events = new ResponseEvents(sse);
+            WriteResponseEvent(_events, "response.created"u8, "in_progress", run: null, failure: null);
+            WriteResponseEvent(_events, "response.in_progress"u8, "in_progress", run: null, failure: null);
+        }
+
+        return _events;
+    }
+
+    private void WriteResponseEvent(ResponseEvents events, ReadOnlySpan<byte> type, string status, MoaRun? run, OpenAiError? failure)
+    {
+        var json = events.Begin(type);
+        json.WritePropertyName("response"u8);
+        WriteResponse(json, status, run, failure);
+        events.End();
+    }
+
+    /// <param name="json">Where to write.</param>
+    /// <param name="status">The response's status.</param>
+    /// <param name="run">The mixture once it has run, for the usage; null while it runs.</param>
+    /// <param name="failure">Why the response failed; null unless it did.</param>
+    private void WriteResponse(Utf8JsonWriter json, string status, MoaRun? run, OpenAiError? failure)
+    {
+        json.WriteStartObject();
+        json.WriteString("id"u8, _id);
+        json.WriteString("object"u8, "response"u8);
+        json.WriteNumber("created_at"u8, _createdAt);
+        json.WriteString("status"u8, status);
+        json.WriteBoolean("background"u8, false);
+        if (failure is null)
+        {
+            json.WriteNull("error"u8);
+        }
+        else
+        {
+            json.WriteStartObject("error"u8);
+            json.WriteString("code"u8, failure.Code ?? failure.Type);
+            json.WriteString("message"u8, failure.Message);
+            json.WriteString("type"u8, failure.Type);
+            json.WriteString("param"u8, failure.Param);
+            json.WriteEndObject();
+        }
+
+        if (status == "incomplete")
+        {
+            json.WriteStartObject("incomplete_details"u8);
+            json.WriteString("reason"u8, _output.IncompleteReason);
+            json.WriteEndObject();
+        }
+        else
+        {
+            json.WriteNull("incomplete_details"u8);
+        }
+
+        json.WriteString("model"u8, model);
+        _output.Write(json);
+        request.WriteEcho(json);
+        json.WriteNull("previous_response_id"u8);
+        json.WriteBoolean("store"u8, false);
+        json.WriteString("truncation"u8, "disabled"u8);
+        if (run is null)
+        {
+            json.WriteNull("usage"u8);
+        }
+        else
+        {
+            WriteUsage(json, run);
+        }
+
+        json.WriteEndObject();
+    }
+
+    /// <summary>
+    /// Every upstream call's tokens, as the chat endpoint counts them, with <c>usage.moa</c> beside. The details are 0:
+    /// the gateway does not read cached or reasoning tokens from its providers.
+    /// </summary>
+    private static void WriteUsage(Utf8JsonWriter json, MoaRun run)
+    {
+        var usage = run.TotalUsage;
+        json.WriteStartObject("usage"u8);
+        json.WriteNumber("input_tokens"u8, usage.Prompt);
+        json.WriteStartObject("input_tokens_details"u8);
+        json.WriteNumber("cached_tokens"u8, 0);
+        json.WriteEndObject();
+        json.WriteNumber("output_tokens"u8, usage.Completion);
+        json.WriteStartObject("output_tokens_details"u8);
+        json.WriteNumber("reasoning_tokens"u8, 0);
+        json.WriteEndObject();
+        json.WriteNumber("total_tokens"u8, usage.Total);
+        MoaUsageJson.Write(json, run);
+        json.WriteEndObject();
+    }
+}
