@@ -34,7 +34,7 @@ public static class ChatCompletionsApi
         details.Stream = request.Stream;
         details.Prompt = details.CaptureContent ? request.MessagesJson : null;
 
-        return await router.RouteAsync(context, request.Model, body, "chat/completions", (model, scope) =>
+        return await router.RouteAsync(context, request.Model, body, "chat/completions", request.Moa, (model, scope) =>
         {
             var header = CompletionHeader.Create(
                 model.Id, configuration.SimulatedProviders(model).Count > 0 ? SimulatedProviderHandler.SystemFingerprint : null);

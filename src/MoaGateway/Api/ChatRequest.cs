@@ -14,7 +14,7 @@ public sealed class ChatRequest : IDisposable
 {
     /// <summary>Fields the gateway handles itself rather than handing to the aggregator.</summary>
     private static readonly HashSet<string> GatewayFields =
-        ["model", "messages", "stream", "stream_options", "n", "max_tokens", "max_completion_tokens"];
+        ["model", "messages", "stream", "stream_options", "n", "max_tokens", "max_completion_tokens", MoaExtension.Field];
 
     private readonly JsonDocument _document;
 
@@ -32,6 +32,9 @@ public sealed class ChatRequest : IDisposable
 
     /// <summary><c>stream_options.include_usage</c>: the client wants a final chunk with the usage.</summary>
     public bool IncludeUsage { get; }
+
+    /// <summary>The <c>moa</c> object, when the client sent one (not null): the gateway's own, never sent upstream.</summary>
+    public JsonElement? Moa => MoaExtension.Find(Root);
 
     /// <summary>The conversation as the client sent it, for content logging.</summary>
     public string MessagesJson => Root.GetProperty("messages").GetRawText();

@@ -5,7 +5,9 @@ namespace MoaGateway.Api;
 
 /// <summary>
 /// Writes <c>usage.moa</c>: every upstream call a MoA request made, per layer, so the totals beside it can be
-/// traced to the proposers and the aggregator that spent them.
+/// traced to the proposers and the aggregator that spent them, and the topology that ran (a request's override
+/// included) can be read from it: each proposer call with its agent's index in the layer and, for a sample, the
+/// sample's index and seed.
 /// </summary>
 internal static class MoaUsageJson
 {
@@ -56,14 +58,30 @@ internal static class MoaUsageJson
     private static void WriteCall(Utf8JsonWriter json, AgentCallReport call)
     {
         json.WriteStartObject();
+        if (!call.IsAggregator)
+        {
+            json.WriteNumber("agent", call.Position.Agent);
+        }
+
+        if (call.Position.Sample is { } sample)
+        {
+            json.WriteNumber("sample", sample);
+        }
+
         json.WriteString("provider", call.Agent.Provider);
         json.WriteString("model", call.Agent.Model);
+        if (call.Agent.Seed is { } seed)
+        {
+            json.WriteNumber("seed", seed);
+        }
+
         json.WriteString("status", call.Outcome switch
         {
             CallOutcome.Answered => "answered",
             CallOutcome.TimedOut => "timed_out",
             CallOutcome.Cut => "cut",
             CallOutcome.Cancelled => "cancelled",
+            CallOutcome.Empty => "empty",
             _ => "failed",
         });
         json.WriteNumber("attempts", call.Attempts);

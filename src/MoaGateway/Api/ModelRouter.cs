@@ -1,3 +1,4 @@
+using System.Text.Json;
 using MoaGateway.Configuration;
 using MoaGateway.Forwarding;
 using MoaGateway.Moa;
@@ -17,9 +18,15 @@ internal sealed class ModelRouter(IPassthroughForwarder forwarder, ShutdownDrain
     /// <param name="model">The request's <c>model</c>.</param>
     /// <param name="body">The request body as the client sent it, for pass-through.</param>
     /// <param name="providerPath">The provider's endpoint, relative to its base URL, that pass-through calls.</param>
-    /// <param name="mixture">Answers for a virtual model, within the request's scope.</param>
+    /// <param name="moa">The request's <c>moa</c> object, if it has one: it may reshape a virtual model, and refuses pass-through.</param>
+    /// <param name="mixture">Answers for a virtual model (as the request's <c>moa</c> reshaped it), within the request's scope.</param>
     public async Task<IResult> RouteAsync(
-        HttpContext context, string model, ReadOnlyMemory<byte> body, string providerPath, Func<VirtualModel, RequestScope, Task<IResult>> mixture)
+        HttpContext context,
+        string model,
+        ReadOnlyMemory<byte> body,
+        string providerPath,
+        JsonElement? moa,
+        Func<VirtualModel, RequestScope, Task<IResult>> mixture)
     {
         if (!ClientKey.Allows(context, model))
         {
@@ -30,11 +37,26 @@ internal sealed class ModelRouter(IPassthroughForwarder forwarder, ShutdownDrain
         var cancellationToken = context.RequestAborted;
         if (configuration.Models.TryGet(model, out var virtualModel))
         {
+            if (moa is { } extension)
+            {
+                virtualModel = MoaExtension.Read(extension, virtualModel, configuration.Options, context.Features.Get<ClientKey>(), out var error)?.Model;
+                if (virtualModel is null)
+                {
+                    return error!;
+                }
+            }
+
             using var scope = new RequestScope(TimeSpan.FromSeconds(configuration.Options.RequestTimeoutSeconds), cancellationToken, drain.Over);
             return await mixture(virtualModel, scope);
         }
 
-        return PassthroughTarget(model, configuration.Providers) switch
+        var target = PassthroughTarget(model, configuration.Providers);
+        if (moa is not null && target != default)
+        {
+            return OpenAiError.MoaOnPassthrough(model);
+        }
+
+        return target switch
         {
             (Provider provider, string providerModel, _) =>
                 await PassthroughAsync(context, provider, providerPath, ModelField.Replace(body.Span, providerModel), cancellationToken),

@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using MoaGateway.Configuration;
 
 namespace MoaGateway.Security;
@@ -9,15 +8,7 @@ namespace MoaGateway.Security;
 /// </summary>
 public sealed class ClientKey
 {
-    /// <summary>The <c>AllowedModels</c> entry that allows every model.</summary>
-    public const string AnyModel = "*";
-
-    /// <summary>The model part of an <c>AllowedModels</c> entry <c>&lt;provider&gt;/*</c>, which allows every model of that provider.</summary>
-    private const string AnyModelOfProvider = "*";
-
-    private readonly bool _anyModel;
-    private readonly FrozenSet<string> _models;
-    private readonly FrozenSet<string> _providers;
+    private readonly ModelPatterns _allowedModels;
 
     internal ClientKey(string id, byte[] sha256, ClientKeyOptions options)
     {
@@ -25,13 +16,7 @@ public sealed class ClientKey
         Sha256 = sha256;
         RequestsPerMinute = options.RequestsPerMinute;
         MaxConcurrentRequests = options.MaxConcurrentRequests;
-        var allowed = options.AllowedModels;
-        _anyModel = allowed.Count == 0 || allowed.Contains(AnyModel);
-        _providers = allowed
-            .Select(entry => ProviderModel.TryParse(entry, out var name) && name.Model == AnyModelOfProvider ? name.Provider : null)
-            .OfType<string>()
-            .ToFrozenSet(StringComparer.OrdinalIgnoreCase);
-        _models = allowed.Select(Normalize).ToFrozenSet(StringComparer.Ordinal);
+        _allowedModels = new ModelPatterns(options.AllowedModels);
     }
 
     /// <summary>The configuration name of the key (<c>MoaGateway:Auth:Keys:&lt;id&gt;</c>): safe to log, never sent to clients.</summary>
@@ -48,12 +33,5 @@ public sealed class ClientKey
     public static bool Allows(HttpContext context, string model) => context.Features.Get<ClientKey>() is not { } key || key.MayUse(model);
 
     /// <summary>A virtual model id or <c>&lt;provider&gt;/&lt;model&gt;</c> name, as a chat request or <c>/v1/models</c> names it.</summary>
-    public bool MayUse(string model) =>
-        _anyModel ||
-        _models.Contains(Normalize(model)) ||
-        (ProviderModel.TryParse(model, out var name) && _providers.Contains(name.Provider));
-
-    /// <summary>Provider names are case-insensitive, as in the provider registry; model ids are not.</summary>
-    private static string Normalize(string model) =>
-        ProviderModel.TryParse(model, out var name) ? (name with { Provider = name.Provider.ToUpperInvariant() }).ToString() : model;
+    public bool MayUse(string model) => _allowedModels.Allows(model);
 }

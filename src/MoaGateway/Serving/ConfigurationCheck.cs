@@ -106,7 +106,7 @@ internal static class ConfigurationCheck
         var firstToken = agent.FirstTokenTimeout?.TotalSeconds ?? options.FirstTokenTimeoutSeconds;
         var timeout = agent.Timeout?.TotalSeconds ?? options.TimeoutSeconds;
         return string.Create(CultureInfo.InvariantCulture,
-            $"{agent} (temperature {(agent.Temperature is { } temperature ? temperature.ToString(CultureInfo.InvariantCulture) : "the model's default")}, " +
+            $"{agent}{(agent.Samples is { } samples ? $" sampled {samples} times" : "")} (temperature {(agent.Temperature is { } temperature ? temperature.ToString(CultureInfo.InvariantCulture) : "the model's default")}, " +
             $"max tokens {(agent.MaxTokens is { } maxTokens ? maxTokens.ToString(CultureInfo.InvariantCulture) : "the model's default")}, " +
             $"first token within {firstToken:0.###} s, whole call within {timeout:0.###} s)");
     }

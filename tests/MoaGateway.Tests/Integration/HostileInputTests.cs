@@ -22,7 +22,9 @@ public sealed class HostileInputTests(ITestOutputHelper output) : GatewayTest
         .Model("duo", [["p1", "p2"]], "agg")
         .Set("MoaGateway:Limits:MaxRequestBodyBytes", "65536")
         .Set("MoaGateway:Limits:MaxMessages", "50")
-        .Set("MoaGateway:Limits:MaxTotalCharacters", "10000");
+        .Set("MoaGateway:Limits:MaxTotalCharacters", "10000")
+        // On, so that malformed overrides reach every check of the moa object rather than stopping at the 403.
+        .Set("MoaGateway:Overrides:Enabled", "true");
 
     [Fact]
     public async Task Every_hostile_request_gets_a_4xx_envelope_and_the_gateway_keeps_serving() =>
@@ -129,6 +131,11 @@ public sealed class HostileInputTests(ITestOutputHelper output) : GatewayTest
         yield return ("body over the size limit", Replace("hello there", new string('x', 70_000)));
         yield return ("text over the character limit", Replace("hello there", new string('x', 20_000)));
         yield return ("too many messages", Set("messages", new JsonArray([.. Enumerable.Range(0, 51).Select(_ => (JsonNode)new JsonObject { ["role"] = "user", ["content"] = "hi" })])));
+
+        foreach (var moa in MalformedMoa())
+        {
+            yield return ($"moa {moa}", Set("moa", JsonNode.Parse(moa)));
+        }
 
         foreach (var (name, body) in UnpairedSurrogates().Concat(MalformedCalls()).Concat(MalformedAudio()))
         {
@@ -248,6 +255,67 @@ public sealed class HostileInputTests(ITestOutputHelper output) : GatewayTest
         }
     }
 
+    /// <summary>A request's moa object wrong at every level it has: shapes, types, ranges, names, bounds and models.</summary>
+    private static IEnumerable<string> MalformedMoa()
+    {
+        string[] wholes = ["-1", "0", "1.5", "\"2\"", "true", "[]", "{}", "1e308", "99999999999999999999"];
+        foreach (var value in new[] { "1", "\"x\"", "true", "[1]", "[{}]", "[[]]" })
+        {
+            yield return value;
+            yield return $$$"""{"layers":{{{value}}}}""";
+            yield return $$$"""{"aggregator":{{{value}}}}""";
+            yield return $$$"""{"aggregator_fallbacks":{{{value}}}}""";
+            yield return $$$"""{"layers":[{"agents":{{{value}}}}]}""";
+        }
+
+        // An empty list of layers or fallbacks is a valid override; of agents, or as the moa object or an agent, it is not.
+        yield return "[]";
+        yield return """{"aggregator":[]}""";
+        yield return """{"layers":[{"agents":[]}]}""";
+
+        foreach (var field in new[] { "min_agents", "quorum" })
+        {
+            foreach (var whole in wholes)
+            {
+                yield return $$$"""{"layers":[{"agents":["fake/a"],"{{{field}}}":{{{whole}}}}]}""";
+            }
+        }
+
+        foreach (var field in new[] { "samples", "max_tokens" })
+        {
+            foreach (var whole in wholes)
+            {
+                yield return $$$"""{"layers":[{"agents":[{"model":"fake/a","{{{field}}}":{{{whole}}}}]}]}""";
+            }
+        }
+
+        foreach (var temperature in new[] { "-0.1", "2.01", "1e308", "\"hot\"", "[]" })
+        {
+            yield return $$$"""{"aggregator":{"model":"fake/a","temperature":{{{temperature}}}}}""";
+        }
+
+        foreach (var agent in new[] { "\"\"", "\"fake\"", "\"/a\"", "\"fake/\"", "\"nowhere/a\"", "{}", "{\"provider\":\"fake\"}", "{\"model\":\"a\"}", "{\"model\":5}", "{\"model\":\"fake/a\",\"top_k\":1}" })
+        {
+            yield return $$$"""{"layers":[{"agents":[{{{agent}}}]}]}""";
+            yield return $$$"""{"aggregator":{{{agent}}}}""";
+        }
+
+        yield return """{"layers":[{"agents":["fake/a"],"straggler_grace_ms":-5,"quorum":1}]}""";
+        yield return """{"layers":[{"agents":["fake/a"],"straggler_grace_ms":100}]}""";
+        yield return """{"layers":[{"agents":["fake/a"],"quorom":1}]}""";
+        yield return """{"Layers":[]}""";
+        yield return """{"include_everything":true}""";
+        yield return """{"aggregate_prompt":" "}""";
+        yield return """{"aggregate_prompt":["x"]}""";
+        yield return """{"layers":[],"aggregate_prompt":"Vote."}""";
+        yield return """{"max_reference_characters":0}""";
+        yield return """{"aggregator":{"model":"fake/a","samples":2}}""";
+        yield return $$$"""{"layers":[{{{string.Join(",", Enumerable.Repeat("""{"agents":["fake/a"]}""", 4))}}}]}""";
+        yield return $$$"""{"layers":[{"agents":[{{{string.Join(",", Enumerable.Repeat("\"fake/a\"", 5000))}}}]}]}""";
+        yield return """{"layers":[{"agents":[{"model":"fake/a","samples":2147483647}]}]}""";
+        yield return $$$"""{"aggregator_fallbacks":[{{{string.Join(",", Enumerable.Repeat("\"fake/a\"", 40))}}}]}""";
+    }
+
     /// <summary>Every string the parser reads, in turn holding each kind of unpaired UTF-16 surrogate escape ({S} marks the spot).</summary>
     private static IEnumerable<(string Name, string Body)> UnpairedSurrogates()
     {
@@ -279,6 +347,8 @@ public sealed class HostileInputTests(ITestOutputHelper output) : GatewayTest
             ("metadata value", """{"model":"{MODEL}","metadata":{"k":"{S}"},"messages":[{"role":"user","content":"hi"}]}"""),
             ("property name", """{"model":"{MODEL}","x_{S}":1,"messages":[{"role":"user","content":"hi"}]}"""),
             ("nested property name", """{"model":"{MODEL}","messages":[{"role":"user","content":"hi","x":{"{S}":true}}]}"""),
+            ("moa agent", """{"model":"{MODEL}","moa":{"layers":[{"agents":["fake/a{S}"]}]},"messages":[{"role":"user","content":"hi"}]}"""),
+            ("moa field name", """{"model":"{MODEL}","moa":{"{S}":1},"messages":[{"role":"user","content":"hi"}]}"""),
         };
         string[] surrogates = [@"\ud800", @"\udc00", @"\ud800\ud800", @"\udfff\ud800", @"\udbff\u0041", @"\\\ud800"];
         return fields.SelectMany(field => surrogates.Select(surrogate => ($"surrogate {surrogate} in {field.Field}", field.Body

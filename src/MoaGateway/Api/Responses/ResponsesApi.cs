@@ -41,7 +41,7 @@ public static class ResponsesApi
 
         details.Model = root.GetProperty("model").GetString()!;
         details.Stream = root.TryGetProperty("stream", out var stream) && stream.ValueKind == JsonValueKind.True;
-        return await router.RouteAsync(context, details.Model, body, "responses", async (model, scope) =>
+        return await router.RouteAsync(context, details.Model, body, "responses", MoaExtension.Find(root), async (model, scope) =>
         {
             var request = ResponsesRequest.Parse(root, limits, out var error);
             if (request is null)
