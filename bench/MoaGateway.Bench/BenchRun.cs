@@ -44,6 +44,8 @@ internal sealed class BenchRun : IDisposable
 
     private Uri GatewayChat => new(_gateway.BaseUri, "v1/chat/completions");
 
+    private Uri GatewayResponses => new(_gateway.BaseUri, "v1/responses");
+
     private static Dictionary<string, string> GatewayEnvironmentFor(Uri upstream) => new Dictionary<string, string>
     {
         ["ASPNETCORE_URLS"] = "http://127.0.0.1:{port}",
@@ -69,9 +71,10 @@ internal sealed class BenchRun : IDisposable
             var gateway = await StartAsync("gateway", "dotnet", programs.GatewayDll, [], GatewayEnvironmentFor(upstream.BaseUri), "healthz");
             await Task.Delay(TimeSpan.FromSeconds(1));
             var run = new BenchRun(upstream, gateway, http, programs.PortkeyScript, gateway.Usage().RssMb);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"gateway at rest after start-up: {run.StartupRssMb:0.0} MB; warming up for {JitWarmup.TotalSeconds * 2:0} s"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"gateway at rest after start-up: {run.StartupRssMb:0.0} MB; warming up for {JitWarmup.TotalSeconds * 3:0} s"));
             await WarmUpAsync(Senders.Single(http, run.GatewayChat, $"{Provider}/{Scenarios.Unpaced.Name("pt")}"));
             await WarmUpAsync(Senders.Single(http, run.GatewayChat, Scenarios.Warmup.ModelId));
+            await WarmUpAsync(Senders.Single(http, run.GatewayResponses, Scenarios.Warmup.ModelId, api: ClientApi.Responses));
             await RestAsync(gateway);
             return run;
         }
@@ -88,7 +91,11 @@ internal sealed class BenchRun : IDisposable
         var direct = await MeasureAsync("direct", DirectSender(scenario), scenario, server: null);
         var gateway = await MeasureAsync(
             "gateway",
-            Senders.Single(_http, GatewayChat, scenario.Mixture?.ModelId ?? $"{Provider}/{PassThroughModel(scenario)}"),
+            Senders.Single(
+                _http,
+                scenario.Api == ClientApi.Responses ? GatewayResponses : GatewayChat,
+                scenario.Mixture?.ModelId ?? $"{Provider}/{PassThroughModel(scenario)}",
+                api: scenario.Api),
             scenario,
             _gateway);
 

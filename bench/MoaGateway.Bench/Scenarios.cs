@@ -13,6 +13,9 @@ internal sealed record Scenario(string Name, string Description, LoadShape Measu
     /// <summary>Also measured through Portkey, side by side.</summary>
     public bool AlsoPortkey { get; init; }
 
+    /// <summary>The API the gateway is called with; the direct run and the gateway's upstream calls are chat completions either way.</summary>
+    public ClientApi Api { get; init; } = ClientApi.ChatCompletions;
+
     /// <summary>From the configured delays; none for unpaced answers, whose latency is all queueing.</summary>
     public double? CriticalPathMs => Mixture?.CriticalPathMs ?? (Single is { TotalMs: > 0 } single ? single.TotalMs : null);
 
@@ -66,6 +69,11 @@ internal static class Scenarios
         new("pass-through c1", "one paced model, bench/<model>", new LoadShape(1, 300, TimeSpan.FromSeconds(90)), 5, Single: Aggregator),
         MixtureAt("moa-lite", MoaLite, "6 proposers + aggregator", 64, 2000, 128),
         MixtureAt("moa", Moa, "6 + 6 proposers + aggregator", 64, 1500, 128),
+        MixtureAt("moa-lite responses", MoaLite, "moa-lite asked through POST /v1/responses: the same mixture, its answer as Responses API events", 64, 2000, 128)
+        with
+        {
+            Api = ClientApi.Responses,
+        },
         MixtureAt("straggler", WithStraggler, "moa-lite with one proposer 10x slower, no cut-off", 64, 400, 64),
         MixtureAt("straggler-cut", WithStragglerCut,
             $"the same with Quorum {StragglerQuorum} and StragglerGraceMs {StragglerGraceMs} on its layer", 64, 1500, 128),

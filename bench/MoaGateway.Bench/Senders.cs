@@ -43,6 +43,22 @@ internal static class RequestBodies
         return buffer.WrittenSpan.ToArray();
     }
 
+    /// <summary>The same question as a streamed Responses API request, as the OpenAI SDKs send it.</summary>
+    public static byte[] Responses(string model)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("model", model);
+            json.WriteBoolean("stream", true);
+            json.WriteString("input", Question);
+            json.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
     private static void WriteMessage(Utf8JsonWriter json, string role, string content)
     {
         json.WriteStartObject();
@@ -54,11 +70,12 @@ internal static class RequestBodies
 
 internal static class Senders
 {
-    /// <summary>One streamed request to <paramref name="chat"/> per call.</summary>
-    public static Sender Single(HttpClient http, Uri chat, string model, IReadOnlyList<KeyValuePair<string, string>>? headers = null)
+    /// <summary>One streamed request to <paramref name="endpoint"/> per call, in the shape of <paramref name="api"/>.</summary>
+    public static Sender Single(
+        HttpClient http, Uri endpoint, string model, IReadOnlyList<KeyValuePair<string, string>>? headers = null, ClientApi api = ClientApi.ChatCompletions)
     {
-        var body = RequestBodies.Chat(model);
-        return cancellationToken => StreamCall.SendAsync(http, chat, body, headers ?? [], Stopwatch.GetTimestamp(), cancellationToken);
+        var body = api == ClientApi.Responses ? RequestBodies.Responses(model) : RequestBodies.Chat(model);
+        return cancellationToken => StreamCall.SendAsync(http, endpoint, body, headers ?? [], Stopwatch.GetTimestamp(), cancellationToken, api);
     }
 
     /// <summary>

@@ -25,7 +25,17 @@ internal readonly record struct Sample(double FirstByteMs, double FirstTokenMs, 
     public static Sample Cancel() => Failed(CancelledError);
 }
 
-/// <summary>Sends one streaming chat completion request and reads its server-sent events as they arrive.</summary>
+/// <summary>The OpenAI API a streamed request speaks: its path under <c>/v1</c>, and how its stream says a token, an end, a failure.</summary>
+internal enum ClientApi
+{
+    /// <summary><c>chat/completions</c>: content in <c>chat.completion.chunk</c> events, a finish reason, then <c>[DONE]</c>.</summary>
+    ChatCompletions,
+
+    /// <summary><c>responses</c>: <c>response.output_text.delta</c> events, then <c>response.completed</c>.</summary>
+    Responses,
+}
+
+/// <summary>Sends one streaming request and reads its server-sent events as they arrive.</summary>
 internal static class StreamCall
 {
     private const int BufferSize = 16 * 1024;
@@ -36,7 +46,8 @@ internal static class StreamCall
 
     /// <summary>Never throws: a failure, a timeout, or cancellation through <paramref name="cancellationToken"/> comes back as the sample's error.</summary>
     public static async Task<Sample> SendAsync(
-        HttpClient http, Uri uri, byte[] body, IReadOnlyList<KeyValuePair<string, string>> headers, long origin, CancellationToken cancellationToken)
+        HttpClient http, Uri uri, byte[] body, IReadOnlyList<KeyValuePair<string, string>> headers, long origin, CancellationToken cancellationToken,
+        ClientApi api = ClientApi.ChatCompletions)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(Timeout);
@@ -59,7 +70,7 @@ internal static class StreamCall
             }
 
             await using var stream = await response.Content.ReadAsStreamAsync(timeout.Token);
-            var events = new SseProgress();
+            var events = new SseProgress(api);
             long bytes = 0;
             int read;
             while ((read = await stream.ReadAsync(buffer, timeout.Token)) > 0)
@@ -94,7 +105,7 @@ internal static class StreamCall
     public static double Ms(long from, long to) => Stopwatch.GetElapsedTime(from, to).TotalMilliseconds;
 
     /// <summary>Follows an SSE response line by line: its first content token, that token's stamp, and a proper ending.</summary>
-    private sealed class SseProgress
+    private sealed class SseProgress(ClientApi api)
     {
         private readonly ArrayBufferWriter<byte> _partialLine = new(1024);
         private bool _finished;
@@ -108,7 +119,7 @@ internal static class StreamCall
         public string? Failure =>
             _error is not null ? $"error event: {_error}"
             : FirstTokenAt == 0 ? "no content token"
-            : !_finished ? "stream ended without a finish reason"
+            : !_finished ? (api == ClientApi.Responses ? "stream ended without response.completed" : "stream ended without a finish reason")
             : !_done ? "stream ended without [DONE]"
             : null;
 
@@ -147,13 +158,32 @@ internal static class StreamCall
                 return;
             }
 
-            if (payload.StartsWith("{\"error\""u8))
+            if (payload.StartsWith("{\"error\""u8) || payload.StartsWith("{\"type\":\"response.failed\""u8))
             {
                 _error ??= Encoding.UTF8.GetString(payload[..Math.Min(payload.Length, 300)]);
                 return;
             }
 
-            if (FirstTokenAt == 0 && payload.IndexOf("\"content\":\""u8) is var at and >= 0 && payload[(at + 11)..] is [not (byte)'"', ..] content)
+            if (api == ClientApi.Responses)
+            {
+                // Events name their type first; the whole answer ends with response.completed, and no [DONE] follows.
+                if (payload.StartsWith("{\"type\":\"response.output_text.delta\""u8))
+                {
+                    Token(payload, "\"delta\":\""u8, now);
+                }
+
+                _finished = _done |= payload.StartsWith("{\"type\":\"response.completed\""u8);
+                return;
+            }
+
+            Token(payload, "\"content\":\""u8, now);
+            _finished |= payload.IndexOf("\"finish_reason\":\""u8) >= 0;
+        }
+
+        /// <summary>Notes the first token, the string after <paramref name="field"/>, and the upstream's stamp in it.</summary>
+        private void Token(ReadOnlySpan<byte> payload, ReadOnlySpan<byte> field, long now)
+        {
+            if (FirstTokenAt == 0 && payload.IndexOf(field) is var at and >= 0 && payload[(at + field.Length)..] is [not (byte)'"', ..] content)
             {
                 FirstTokenAt = now;
                 if (content is [(byte)'T', .. var digits] && Utf8Parser.TryParse(digits, out long stamp, out _))
@@ -161,8 +191,6 @@ internal static class StreamCall
                     TransitMs = Ms(stamp, now);
                 }
             }
-
-            _finished |= payload.IndexOf("\"finish_reason\":\""u8) >= 0;
         }
     }
 }

@@ -11,7 +11,7 @@ internal static class Targets
         static string Ms(double? value) => value is { } ms ? ms.ToString("0.00", CultureInfo.InvariantCulture) + " ms" : "n/a";
 
         var verdicts = new List<TargetVerdict>();
-        var moa64 = Find("moa-lite c64", "moa c64");
+        var moa64 = Find("moa-lite c64", "moa c64", "moa-lite responses c64");
         if (moa64.Length > 0)
         {
             verdicts.Add(new(
@@ -33,13 +33,23 @@ internal static class Targets
                 moa512.All(r => r.Gateway.Errors == 0)));
         }
 
-        var moaPaced = Find("moa-lite c1", "moa-lite c64", "moa c1", "moa c64");
+        var moaPaced = Find("moa-lite c1", "moa-lite c64", "moa c1", "moa c64", "moa-lite responses c64");
         if (moaPaced.Length > 0)
         {
             verdicts.Add(new(
                 "Added time to first token over the aggregator's own first token <= 1 ms p99 (upstream write to client read)",
                 string.Join("; ", moaPaced.Select(r => $"{r.Name}: {Ms(r.Gateway.TokenTransitMs?.P99)} (direct, the same hop without the gateway: {Ms(r.Direct.TokenTransitMs?.P99)})")),
                 moaPaced.All(r => r.Gateway.TokenTransitMs?.P99 <= 1)));
+        }
+
+        if (Find("moa-lite responses c64") is [var responses] && Find("moa-lite c64") is [var chat] &&
+            responses.OverheadVsDirect is { } responsesOverhead && chat.OverheadVsDirect is { } chatOverhead)
+        {
+            verdicts.Add(new(
+                "Responses API overhead reported: moa-lite at concurrency 64 through /v1/responses against /v1/chat/completions (gateway minus direct)",
+                string.Create(CultureInfo.InvariantCulture,
+                    $"p50 {responsesOverhead.P50Ms:0.00} ms against {chatOverhead.P50Ms:0.00} ms, p99 {responsesOverhead.P99Ms:0.00} ms against {chatOverhead.P99Ms:0.00} ms; bytes per answer {responses.Gateway.BytesPerRequest:0} against {chat.Gateway.BytesPerRequest:0}"),
+                true));
         }
 
         if (Find("straggler-cut c64") is [var cut] && Find("moa-lite c64") is [var plain] && cut.Gateway.TotalMs is { } withCut && plain.Gateway.TotalMs is { } without)

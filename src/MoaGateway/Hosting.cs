@@ -35,6 +35,7 @@ public static class Hosting
             .Configure<IOptions<GatewayOptions>>((kestrel, gateway) => kestrel.Limits.MaxRequestBodySize = gateway.Value.Limits.MaxRequestBodyBytes);
 
         services.AddSingleton<IPassthroughForwarder, HttpPassthroughForwarder>();
+        services.AddSingleton<ModelRouter>();
         services.AddSingleton<ShutdownDrain>();
         services.AddHostedService(provider => provider.GetRequiredService<ShutdownDrain>());
         // The host waits a little longer than the drain, so requests cut at the drain's end can still send their error.

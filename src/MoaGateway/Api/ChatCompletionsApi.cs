@@ -1,10 +1,5 @@
-using MoaGateway.Configuration;
-using MoaGateway.Costs;
-using MoaGateway.Forwarding;
-using MoaGateway.Moa;
 using MoaGateway.Observability;
 using MoaGateway.OpenAiWire;
-using MoaGateway.Providers;
 using MoaGateway.Providers.Simulated;
 using MoaGateway.Security;
 using MoaGateway.Serving;
@@ -20,8 +15,7 @@ public static class ChatCompletionsApi
         return v1;
     }
 
-    private static async Task<IResult> CreateAsync(
-        HttpContext context, IPassthroughForwarder forwarder, ShutdownDrain drain, RequestLogDetails details, TimeProvider time, CancellationToken cancellationToken)
+    private static async Task<IResult> CreateAsync(HttpContext context, ModelRouter router, RequestLogDetails details, CancellationToken cancellationToken)
     {
         var configuration = ConfigurationSnapshot.Of(context);
         var options = configuration.Options;
@@ -41,80 +35,11 @@ public static class ChatCompletionsApi
         details.Stream = request.Stream;
         details.Prompt = details.CaptureContent ? request.MessagesJson : null;
 
-        if (!ClientKey.Allows(context, request.Model))
+        return await router.RouteAsync(context, request.Model, body, "chat/completions", request.Moa, (model, scope) =>
         {
-            return OpenAiError.ModelNotAllowed(request.Model);
-        }
-
-        if (configuration.Models.TryGet(request.Model, out var model))
-        {
-            using var scope = new RequestScope(TimeSpan.FromSeconds(options.RequestTimeoutSeconds), cancellationToken, drain.Over);
-            return await MoaAsync(context, model, request, configuration, scope, details, time);
-        }
-
-        return PassthroughTarget(request.Model, configuration.Providers) switch
-        {
-            (Provider provider, string providerModel, _) =>
-                await PassthroughAsync(context, forwarder, provider, ModelField.Replace(body.Span, providerModel), cancellationToken),
-            (_, _, string unavailable) => OpenAiError.ProviderUnavailable(unavailable),
-            _ => OpenAiError.ModelNotFound(request.Model),
-        };
-    }
-
-    private static async Task<IResult> MoaAsync(
-        HttpContext context, VirtualModel model, ChatRequest request, ConfigurationSnapshot configuration, RequestScope scope, RequestLogDetails details,
-        TimeProvider time)
-    {
-        var input = MoaInput.From(request);
-        if (input.Error is not null)
-        {
-            return input.Error;
-        }
-
-        var run = new MoaRun(model);
-        var cost = RequestCost.Start(context, configuration.Prices, configuration.Counters, context.Features.Get<ClientKey>()?.Id, time);
-        var deltas = configuration.Engine.RunAsync(model, input.Messages!, input.AggregatorOptions!, request.Stream, run, scope.Token);
-        var header = CompletionHeader.Create(
-            model.Id, configuration.SimulatedProviders(model).Count > 0 ? SimulatedProviderHandler.SystemFingerprint : null);
-        if (!request.Stream)
-        {
-            return await MoaResponses.CompleteAsync(header, deltas, run, scope, details, cost);
-        }
-
-        await MoaResponses.StreamAsync(
-            context, header, deltas, run, request.IncludeUsage, TimeSpan.FromSeconds(configuration.Options.KeepAliveSeconds), scope, details, cost);
-        return Results.Empty;
-    }
-
-    private static async Task<IResult> PassthroughAsync(
-        HttpContext context, IPassthroughForwarder forwarder, Provider provider, byte[] body, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await forwarder.ForwardAsync(context, provider, "chat/completions", body, cancellationToken);
-        }
-        catch (ProviderException exception) when (!context.Response.HasStarted)
-        {
-            return OpenAiError.FromProvider(exception);
-        }
-        catch (ProviderException exception)
-        {
-            await StreamCutOff.EndAsync(context, OpenAiError.FromProvider(exception));
-        }
-
-        return Results.Empty;
-    }
-
-    /// <summary>The provider and model of a <c>provider/model</c> name, or why that provider cannot be used.</summary>
-    private static (Provider? Provider, string? Model, string? Unavailable) PassthroughTarget(string name, ProviderRegistry providers)
-    {
-        if (!ProviderModel.TryParse(name, out var target))
-        {
-            return default;
-        }
-
-        return providers.TryGet(target.Provider, out var registered)
-            ? (registered, target.Model, null)
-            : (null, null, providers.UnavailableReason(target.Provider));
+            var header = CompletionHeader.Create(
+                model.Id, configuration.SimulatedProviders(model).Count > 0 ? SimulatedProviderHandler.SystemFingerprint : null);
+            return MoaResponses.RespondAsync(context, model, request, new ChatAnswerFormat(header, request.IncludeUsage), scope, details);
+        });
     }
 }

@@ -1,7 +1,6 @@
 using System.ClientModel.Primitives;
 using System.Runtime.InteropServices;
 using System.Text.Json;
-using System.Text.Unicode;
 using MoaGateway.Configuration;
 using OpenAI.Chat;
 
@@ -13,19 +12,17 @@ namespace MoaGateway.Api;
 /// </summary>
 public sealed class ChatRequest : IDisposable
 {
-    private static readonly JsonDocumentOptions StrictJson = new() { MaxDepth = 64, AllowDuplicateProperties = false };
-
     /// <summary>Fields the gateway handles itself rather than handing to the aggregator.</summary>
     private static readonly HashSet<string> GatewayFields =
-        ["model", "messages", "stream", "stream_options", "n", "max_tokens", "max_completion_tokens"];
+        ["model", "messages", "stream", "stream_options", "n", "max_tokens", "max_completion_tokens", MoaExtension.Field];
 
     private readonly JsonDocument _document;
 
-    private ChatRequest(JsonDocument document, string model, bool stream, bool includeUsage)
+    private ChatRequest(JsonDocument document, bool includeUsage)
     {
         _document = document;
-        Model = model;
-        Stream = stream;
+        Model = Root.GetProperty("model").GetString()!;
+        Stream = Root.TryGetProperty("stream", out var stream) && stream.ValueKind == JsonValueKind.True;
         IncludeUsage = includeUsage;
     }
 
@@ -36,6 +33,9 @@ public sealed class ChatRequest : IDisposable
     /// <summary><c>stream_options.include_usage</c>: the client wants a final chunk with the usage.</summary>
     public bool IncludeUsage { get; }
 
+    /// <summary>The <c>moa</c> object, when the client sent one (not null): the gateway's own, never sent upstream.</summary>
+    public JsonElement? Moa => MoaExtension.Find(Root);
+
     /// <summary>The conversation as the client sent it, for content logging.</summary>
     public string MessagesJson => Root.GetProperty("messages").GetRawText();
 
@@ -43,48 +43,31 @@ public sealed class ChatRequest : IDisposable
 
     public static ChatRequest? Parse(ReadOnlyMemory<byte> body, RequestLimitOptions limits, out OpenAiError? error)
     {
-        // The JSON reader checks UTF-8 only when a string is read; checking first keeps a bad byte from surfacing later as a crash.
-        if (!Utf8.IsValid(body.Span))
+        var document = RequestJson.Parse(body, out error);
+        if (document is null)
         {
-            error = OpenAiError.InvalidRequest("The request body is not valid UTF-8.", code: "invalid_json");
             return null;
         }
 
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(body, StrictJson);
-        }
-        catch (JsonException exception)
-        {
-            error = OpenAiError.InvalidRequest($"The request body is not valid JSON: {exception.Message}", code: "invalid_json");
-            return null;
-        }
-        catch (InvalidOperationException)
-        {
-            // The check for duplicate names decodes every property name, and one with an unpaired surrogate cannot be
-            // decoded. Parsed without that check, the document shows where it is.
-            using var withDuplicates = JsonDocument.Parse(body, StrictJson with { AllowDuplicateProperties = true });
-            error = UnpairedSurrogateError(withDuplicates.RootElement, body.Span) ??
-                    OpenAiError.InvalidRequest("The request body holds a property name that cannot be decoded.", code: "invalid_json");
-            return null;
-        }
-
-        error = UnpairedSurrogateError(document.RootElement, body.Span) ?? Validate(document.RootElement, limits);
+        error = Validate(document.RootElement, limits);
         if (error is not null)
         {
             document.Dispose();
             return null;
         }
 
-        var root = document.RootElement;
-        var stream = root.TryGetProperty("stream", out var streamValue) && streamValue.ValueKind == JsonValueKind.True;
-        var includeUsage = root.TryGetProperty("stream_options", out var streamOptions) &&
+        var includeUsage = document.RootElement.TryGetProperty("stream_options", out var streamOptions) &&
                            streamOptions.ValueKind == JsonValueKind.Object &&
                            streamOptions.TryGetProperty("include_usage", out var includeValue) &&
                            includeValue.ValueKind == JsonValueKind.True;
-        return new ChatRequest(document, root.GetProperty("model").GetString()!, stream, includeUsage);
+        return new ChatRequest(document, includeUsage);
     }
+
+    /// <summary>
+    /// A chat request the gateway wrote itself from a request of another API (the Responses API), which was validated
+    /// in that API's terms, so that its errors name that API's fields; this one is not validated again.
+    /// </summary>
+    internal static ChatRequest FromTranslation(ReadOnlyMemory<byte> body) => new(JsonDocument.Parse(body), includeUsage: false);
 
     /// <summary>The conversation as OpenAI SDK messages, every field the client sent preserved.</summary>
     public IReadOnlyList<ChatMessage> ToMessages()
@@ -129,31 +112,11 @@ public sealed class ChatRequest : IDisposable
     private int? OptionalInt(string name) =>
         Root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetInt32() : null;
 
-    /// <summary>Checked before any other, so that every string read afterwards, here or by the SDK, can be decoded.</summary>
-    private static OpenAiError? UnpairedSurrogateError(JsonElement root, ReadOnlySpan<byte> body)
-    {
-        if (UnpairedSurrogates.Find(root, body) is not { } path)
-        {
-            return null;
-        }
-
-        var param = path.TrimStart('.');
-        return OpenAiError.InvalidRequest(
-            $"{(param.Length == 0 ? "The request body" : $"'{param}'")} holds an unpaired UTF-16 surrogate escape (such as \\ud800 without its low half); JSON strings must be valid Unicode.",
-            param.Length == 0 ? null : param,
-            "invalid_unicode");
-    }
-
     private static OpenAiError? Validate(JsonElement root, RequestLimitOptions limits)
     {
-        if (root.ValueKind != JsonValueKind.Object)
+        if (RequestJson.ModelError(root) is { } modelError)
         {
-            return OpenAiError.InvalidRequest("The request body must be a JSON object.");
-        }
-
-        if (!root.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.String || model.GetString()!.Length == 0)
-        {
-            return OpenAiError.InvalidRequest("'model' is required and must be a non-empty string.", "model");
+            return modelError;
         }
 
         if (!root.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array)

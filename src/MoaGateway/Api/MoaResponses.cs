@@ -3,23 +3,53 @@ using MoaGateway.Costs;
 using MoaGateway.Moa;
 using MoaGateway.Observability;
 using MoaGateway.OpenAiWire;
+using MoaGateway.Security;
+using MoaGateway.Serving;
 
 namespace MoaGateway.Api;
 
-/// <summary>Turns a running mixture into an OpenAI response: one <c>chat.completion</c>, or an SSE stream of chunks.</summary>
+/// <summary>
+/// Runs a mixture for a chat request and answers in the shape of the API that was called (<see cref="IAnswerFormat"/>):
+/// one object, or a stream of server-sent events. Keep-alive, failures, the request log, the metrics and the cost are
+/// the same whichever API it is. The cost is settled, and charged to the client key, when the mixture has ended and
+/// before the answer's last bytes are written, so that the key's next request already sees it; however the request
+/// ends, failed and cancelled calls included.
+/// </summary>
 internal static class MoaResponses
 {
-    /// <summary>The whole answer once the mixture has ended, its cost settled (charged) before the response is written.</summary>
-    public static async Task<IResult> CompleteAsync(
-        CompletionHeader header, IAsyncEnumerable<ChatDelta> deltas, MoaRun run, RequestScope scope, RequestLogDetails details, RequestCost cost)
+    public static async Task<IResult> RespondAsync(
+        HttpContext context, VirtualModel model, ChatRequest request, IAnswerFormat format, RequestScope scope, RequestLogDetails details)
     {
-        var answer = new ChatAnswer();
+        var input = MoaInput.From(request);
+        if (input.Error is not null)
+        {
+            return input.Error;
+        }
+
+        var configuration = ConfigurationSnapshot.Of(context);
+        var run = new MoaRun(model);
+        var cost = RequestCost.Start(
+            context, configuration.Prices, configuration.Counters, context.Features.Get<ClientKey>()?.Id, context.RequestServices.GetRequiredService<TimeProvider>());
+        var deltas = configuration.Engine.RunAsync(model, input.Messages!, input.AggregatorOptions!, request.Stream, run, scope.Token);
+        if (!request.Stream)
+        {
+            return await CompleteAsync(deltas, format, run, scope, details, cost);
+        }
+
+        await StreamAsync(context, deltas, format, run, TimeSpan.FromSeconds(configuration.Options.KeepAliveSeconds), scope, details, cost);
+        return Results.Empty;
+    }
+
+    private static async Task<IResult> CompleteAsync(
+        IAsyncEnumerable<ChatDelta> deltas, IAnswerFormat format, MoaRun run, RequestScope scope, RequestLogDetails details, RequestCost cost)
+    {
         var outcome = "cancelled";
         try
         {
             await foreach (var delta in deltas)
             {
-                answer.Append(delta);
+                format.Append(delta);
+                details.AppendCompletion(delta.Content);
             }
 
             outcome = "ok";
@@ -34,24 +64,19 @@ internal static class MoaResponses
             await FinishAsync(run, stream: false, outcome, details, cost);
         }
 
-        details.AppendCompletion(answer.Content);
-        var settled = cost.Settled!;
-        return new JsonWriterResult(json =>
-            ChatCompletionJson.WriteCompletion(json, header, answer, run.TotalUsage, usage => MoaUsageJson.Write(usage, run, settled)));
+        return format.Complete(run, cost.Settled!);
     }
 
     /// <summary>
     /// Streams the aggregator's deltas as they arrive. Until the first one, SSE comments keep the connection alive.
-    /// A failure before anything was sent becomes a plain error response; after that, an error event followed by an
-    /// aborted connection, never <c>[DONE]</c>, so no client mistakes a cut-off answer for a complete one. The cost is
-    /// settled (charged) when the aggregator's stream ends, before the usage chunk and <c>[DONE]</c>.
+    /// A failure before anything was sent becomes a plain error response; after that, the format's failure event
+    /// followed by an aborted connection, never the format's end, so no client mistakes a cut-off answer for a complete one.
     /// </summary>
-    public static async Task StreamAsync(
+    private static async Task StreamAsync(
         HttpContext context,
-        CompletionHeader header,
         IAsyncEnumerable<ChatDelta> deltas,
+        IAnswerFormat format,
         MoaRun run,
-        bool includeUsage,
         TimeSpan keepAlive,
         RequestScope scope,
         RequestLogDetails details,
@@ -70,27 +95,15 @@ internal static class MoaResponses
         await using var enumerator = deltas.GetAsyncEnumerator(scope.Token);
         try
         {
-            var hasDelta = await FirstDeltaAsync(enumerator, sse, run, keepAlive, write);
-            var withRole = true;
-            for (; hasDelta; hasDelta = await enumerator.MoveNextAsync())
+            for (var hasDelta = await FirstDeltaAsync(enumerator, sse, run, keepAlive, write); hasDelta; hasDelta = await enumerator.MoveNextAsync())
             {
-                if (enumerator.Current.HasChoice)
-                {
-                    ChatCompletionJson.WriteChunk(sse.BeginEvent(), header, enumerator.Current, withRole);
-                    withRole = false;
-                    await sse.EndEventAsync(write);
-                    details.AppendCompletion(enumerator.Current.Content);
-                }
+                format.WriteDelta(sse, enumerator.Current);
+                await sse.FlushAsync(write);
+                details.AppendCompletion(enumerator.Current.Content);
             }
 
-            var settled = await cost.SettleAsync(run);
-            if (includeUsage)
-            {
-                ChatCompletionJson.WriteUsageChunk(sse.BeginEvent(), header, run.TotalUsage, usage => MoaUsageJson.Write(usage, run, settled));
-                await sse.EndEventAsync(write);
-            }
-
-            await sse.WriteDoneAsync(write);
+            format.WriteEnd(sse, run, await cost.SettleAsync(run));
+            await sse.FlushAsync(write);
             outcome = "ok";
         }
         catch (Exception exception) when (!response.HasStarted && Failure(exception, scope) is { } failure)
@@ -101,7 +114,8 @@ internal static class MoaResponses
         catch (Exception exception) when (Failure(exception, scope) is { } failure)
         {
             outcome = "error";
-            await StreamCutOff.EndAsync(context, failure);
+            format.WriteFailure(sse, failure, run, await cost.SettleAsync(run));
+            await StreamCutOff.AbortAsync(context, sse);
         }
         catch (OperationCanceledException) when (scope.ClientGone.IsCancellationRequested)
         {

@@ -8,7 +8,8 @@ namespace MoaGateway.Api;
 /// <summary>
 /// Writes what a MoA request's usage adds to OpenAI's: <c>cost</c> and <c>cost_complete</c>, and <c>usage.moa</c>,
 /// every upstream call the request made, per layer, with its tokens and cost, so the totals beside it can be traced to
-/// the proposers and the aggregator that spent them.
+/// the proposers and the aggregator that spent them, and the topology that ran (a request's override included) can be
+/// read from it: each proposer call with its agent's index in the layer and, for a sample, the sample's index and seed.
 /// </summary>
 internal static class MoaUsageJson
 {
@@ -61,14 +62,30 @@ internal static class MoaUsageJson
     private static void WriteCall(Utf8JsonWriter json, AgentCallReport call, MixtureCost cost)
     {
         json.WriteStartObject();
+        if (!call.IsAggregator)
+        {
+            json.WriteNumber("agent", call.Position.Agent);
+        }
+
+        if (call.Position.Sample is { } sample)
+        {
+            json.WriteNumber("sample", sample);
+        }
+
         json.WriteString("provider", call.Agent.Provider);
         json.WriteString("model", call.Agent.Model);
+        if (call.Agent.Seed is { } seed)
+        {
+            json.WriteNumber("seed", seed);
+        }
+
         json.WriteString("status", call.Outcome switch
         {
             CallOutcome.Answered => "answered",
             CallOutcome.TimedOut => "timed_out",
             CallOutcome.Cut => "cut",
             CallOutcome.Cancelled => "cancelled",
+            CallOutcome.Empty => "empty",
             _ => "failed",
         });
         json.WriteNumber("attempts", call.Attempts);

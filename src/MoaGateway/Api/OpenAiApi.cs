@@ -1,3 +1,5 @@
+using MoaGateway.Api.Responses;
+
 namespace MoaGateway.Api;
 
 public static class OpenAiApi
@@ -15,6 +17,7 @@ public static class OpenAiApi
         app.MapGroup("/v1")
             .MapModels()
             .MapChatCompletions()
+            .MapResponses()
             .MapMe();
         return app;
     }

@@ -73,6 +73,19 @@ public sealed record OpenAiError(int StatusCode, string Message, string Type, st
         "model",
         "model_not_allowed");
 
+    /// <summary>A request's <c>moa</c> object replaces part of its virtual model while <c>MoaGateway:Overrides:Enabled</c> is off.</summary>
+    public static OpenAiError OverridesNotAllowed(string param) => new(
+        StatusCodes.Status403Forbidden,
+        $"'{param}' replaces part of the virtual model, and this gateway does not allow requests to do so (MoaGateway:Overrides:Enabled is off).",
+        "invalid_request_error",
+        param,
+        "overrides_not_allowed");
+
+    public static OpenAiError MoaOnPassthrough(string model) => InvalidRequest(
+        $"'moa' applies to virtual models only; '{model}' is passed through to its provider as it is. Remove 'moa', or name a virtual model from GET /v1/models.",
+        "moa",
+        "unsupported_parameter");
+
     public static OpenAiError KeyRateLimited(int requestsPerMinute) => new(
         StatusCodes.Status429TooManyRequests,
         $"Rate limit reached for this API key: {requestsPerMinute} requests per minute. Retry after the time in the Retry-After header.",

@@ -23,7 +23,7 @@ internal static class ParameterValidation
         OfKind(root, "response_format", JsonValueKind.Object, "an object") ??
         Audio(root);
 
-    private static OpenAiError? Boolean(JsonElement root, string name) =>
+    public static OpenAiError? Boolean(JsonElement root, string name) =>
         Present(root, name, out var value) && value.ValueKind is not (JsonValueKind.True or JsonValueKind.False)
             ? OpenAiError.InvalidRequest($"'{name}' must be a boolean.", name)
             : null;
@@ -56,13 +56,13 @@ internal static class ParameterValidation
                 "'n' must be 1: a Mixture-of-Agents answer is one synthesis; send separate requests for more choices.", "n", "unsupported_value")
             : null;
 
-    private static OpenAiError? Number(JsonElement root, string name, double min, double max) =>
+    public static OpenAiError? Number(JsonElement root, string name, double min, double max) =>
         Present(root, name, out var value) &&
         !(value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var number) && number >= min && number <= max)
             ? OpenAiError.InvalidRequest($"'{name}' must be a number from {min} to {max}.", name)
             : null;
 
-    private static OpenAiError? PositiveInt(JsonElement root, string name) =>
+    public static OpenAiError? PositiveInt(JsonElement root, string name) =>
         Present(root, name, out var value) &&
         !(value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number) && number >= 1)
             ? OpenAiError.InvalidRequest($"'{name}' must be a positive integer.", name)
@@ -133,12 +133,12 @@ internal static class ParameterValidation
             : MessageValidation.RequireString(audio, "voice", "audio") ?? MessageValidation.RequireString(audio, "format", "audio");
     }
 
-    private static OpenAiError? OfKind(JsonElement root, string name, JsonValueKind kind, string description) =>
+    public static OpenAiError? OfKind(JsonElement root, string name, JsonValueKind kind, string description) =>
         Present(root, name, out var value) && value.ValueKind != kind
             ? OpenAiError.InvalidRequest($"'{name}' must be {description}.", name)
             : null;
 
     /// <summary>True when the field is there and not null; JSON null means "unset", as in OpenAI's API.</summary>
-    private static bool Present(JsonElement root, string name, out JsonElement value) =>
+    public static bool Present(JsonElement root, string name, out JsonElement value) =>
         root.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null;
 }

@@ -5,7 +5,7 @@ namespace MoaGateway.Api;
 
 /// <summary>
 /// Ends a response whose status and headers are sent but whose body cannot be completed, so that no client takes it
-/// for a whole answer: an event stream gets an OpenAI-shaped <c>error</c> event, then, whatever the body, the
+/// for a whole answer: an event stream gets an OpenAI-shaped <c>error</c> event (or its API's own failure event), then, whatever the body, the
 /// connection is aborted. Never <c>[DONE]</c>: the official SDKs skip an error event and take a stream that simply
 /// ends for a complete one, so only the broken connection is a signal none of them misses.
 /// </summary>
@@ -20,10 +20,19 @@ internal static class StreamCutOff
         {
             using var sse = new SseWriter(context.Response.BodyWriter);
             error.WriteTo(sse.BeginEvent());
-            await sse.EndEventAsync(CancellationToken.None);
-            await Task.Delay(ErrorEventDrain, CancellationToken.None);
+            sse.EndEvent();
+            await AbortAsync(context, sse);
+            return;
         }
 
+        context.Abort();
+    }
+
+    /// <summary>Sends the events written to <paramref name="sse"/> (the one that says why the stream ends), then aborts the connection.</summary>
+    public static async Task AbortAsync(HttpContext context, SseWriter sse)
+    {
+        await sse.FlushAsync(CancellationToken.None);
+        await Task.Delay(ErrorEventDrain, CancellationToken.None);
         context.Abort();
     }
 }

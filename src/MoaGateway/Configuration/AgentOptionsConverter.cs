@@ -9,7 +9,5 @@ internal sealed class AgentOptionsConverter : TypeConverter
     public override bool CanConvertFrom(ITypeDescriptorContext? context, Type sourceType) => sourceType == typeof(string);
 
     public override object ConvertFrom(ITypeDescriptorContext? context, CultureInfo? culture, object value) =>
-        ProviderModel.TryParse(value as string, out var name)
-            ? new AgentOptions { Provider = name.Provider, Model = name.Model }
-            : throw new FormatException($"'{value}' is not '<provider>/<model>'.");
+        AgentOptions.Parse(value as string) ?? throw new FormatException($"'{value}' is not '<provider>/<model>'.");
 }

@@ -13,9 +13,6 @@ namespace MoaGateway.Configuration;
 /// </summary>
 internal static class ConfigurationShape
 {
-    /// <summary>Up to this many edits away, a key is taken for a misspelling of a setting.</summary>
-    private const int MaxTypoDistance = 2;
-
     public static IReadOnlyList<string> Check(IConfigurationRoot configuration)
     {
         var problems = new List<string>();
@@ -24,7 +21,7 @@ internal static class ConfigurationShape
         foreach (var top in configuration.GetChildren())
         {
             if (!top.Key.Equals(GatewayOptions.SectionName, StringComparison.OrdinalIgnoreCase) &&
-                Distance(top.Key, GatewayOptions.SectionName) <= MaxTypoDistance)
+                Spelling.IsTypo(top.Key, GatewayOptions.SectionName))
             {
                 problems.Add($"{top.Key} is not a section the gateway reads; did you mean {GatewayOptions.SectionName}?{SourceOf(top, configuration)}");
             }
@@ -107,9 +104,9 @@ internal static class ConfigurationShape
     private static void CheckStringAgent(
         IConfigurationSection section, string value, List<IConfigurationSection> children, IConfigurationRoot root, List<string> problems)
     {
-        if (!ProviderModel.TryParse(value, out _))
+        if (AgentOptions.Parse(value) is null)
         {
-            problems.Add($"{section.Path} '{value}' is not an agent: write '<provider>/<model>', or an object with Provider and Model.{SourceOf(section, root)}");
+            problems.Add(GatewayOptionsValidator.NotAnAgent(SettingPath.Key(section.Path), value) + SourceOf(section, root));
         }
 
         if (children.Count > 0)
@@ -128,14 +125,9 @@ internal static class ConfigurationShape
         .Where(property => property.SetMethod is { IsPublic: true })
         .ToDictionary(property => property.Name, StringComparer.OrdinalIgnoreCase);
 
-    private static string Suggest(string key, IEnumerable<string> settings)
-    {
-        var known = settings.Order(StringComparer.Ordinal).ToList();
-        var closest = known.Select(name => (Name: name, Distance: Distance(key, name))).MinBy(candidate => candidate.Distance);
-        return closest.Distance <= MaxTypoDistance && closest.Distance < key.Length
-            ? $"did you mean {closest.Name}?"
-            : $"the settings here are {string.Join(", ", known)}.";
-    }
+    private static string Suggest(string key, IEnumerable<string> settings) => Spelling.Closest(key, settings) is { } closest
+        ? $"did you mean {closest}?"
+        : $"the settings here are {string.Join(", ", settings.Order(StringComparer.Ordinal))}.";
 
     private static Type[] Generic(Type type, Type definition) =>
         type.IsGenericType && type.GetGenericTypeDefinition() == definition ? type.GetGenericArguments() : [];
@@ -163,38 +155,6 @@ internal static class ConfigurationShape
         }
 
         return string.Empty;
-    }
-
-    /// <summary>Optimal string alignment distance, ignoring case: a transposition (<c>Modles</c>) is one edit.</summary>
-    private static int Distance(string a, string b)
-    {
-        a = a.ToUpperInvariant();
-        b = b.ToUpperInvariant();
-        var d = new int[a.Length + 1, b.Length + 1];
-        for (var i = 0; i <= a.Length; i++)
-        {
-            d[i, 0] = i;
-        }
-
-        for (var j = 0; j <= b.Length; j++)
-        {
-            d[0, j] = j;
-        }
-
-        for (var i = 1; i <= a.Length; i++)
-        {
-            for (var j = 1; j <= b.Length; j++)
-            {
-                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
-                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
-                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
-                {
-                    d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
-                }
-            }
-        }
-
-        return d[a.Length, b.Length];
     }
 
     /// <summary>A setting that holds one value, converted as the binder converts it.</summary>

@@ -38,10 +38,32 @@ public sealed class GatewayOptions
 
     public ManagementOptions Management { get; init; } = new();
 
+    public OverridesOptions Overrides { get; init; } = new();
+
     /// <summary>US dollars per million tokens of upstream models; a call of a model without a price has no cost.</summary>
     public List<PriceOptions> Pricing { get; init; } = [];
 
     public SharedStateOptions SharedState { get; init; } = new();
+}
+
+/// <summary>
+/// Whether, and how far, a request may replace parts of its virtual model with its <c>moa</c> object. Off by default:
+/// an override chooses which upstream models are called, and how many times.
+/// </summary>
+public sealed class OverridesOptions
+{
+    public bool Enabled { get; set; }
+
+    public int MaxLayers { get; set; } = 3;
+
+    /// <summary>Agents a layer of an override may list; their samples are bounded by <see cref="MaxUpstreamCalls"/>.</summary>
+    public int MaxAgentsPerLayer { get; set; } = 8;
+
+    /// <summary>The most upstream calls a request with an override may make, retries aside: every sample, the aggregator and its fallbacks.</summary>
+    public int MaxUpstreamCalls { get; set; } = 20;
+
+    /// <summary>The models an override may name: <c>&lt;provider&gt;/&lt;model&gt;</c>, <c>&lt;provider&gt;/*</c> or <c>*</c>; empty allows every model of every provider.</summary>
+    public List<string> AllowedModels { get; init; } = [];
 }
 
 /// <summary>The management port: Prometheus' <c>/metrics</c>, never on the public port. Read at start-up only.</summary>
@@ -180,6 +202,9 @@ public sealed class VirtualModelOptions
 
     /// <summary>Overrides the Aggregate-and-Synthesize prompt (Table 1 of the Mixture-of-Agents paper).</summary>
     public string? AggregatePrompt { get; set; }
+
+    /// <summary>Longer answers are cut to this many characters, with a visible marker, before the next layer reads them. Unset: no cap.</summary>
+    public int? MaxReferenceCharacters { get; set; }
 }
 
 public sealed class LayerOptions
@@ -210,11 +235,33 @@ public class AgentSettings
     public double? TimeoutSeconds { get; set; }
 }
 
-/// <summary>One upstream model: an object with <c>Provider</c>, <c>Model</c> and settings, or the string <c>"provider/model"</c>.</summary>
+/// <summary>
+/// One upstream model: the string <c>"provider/model"</c>, or an object with settings whose <c>Model</c> is either the
+/// provider's model id beside a <c>Provider</c>, or, without one, <c>"provider/model"</c> itself.
+/// </summary>
 [TypeConverter(typeof(AgentOptionsConverter))]
 public sealed class AgentOptions : AgentSettings
 {
     public string? Provider { get; set; }
 
     public string? Model { get; set; }
+
+    /// <summary>A proposer called this many times at once, each call with its own seed (Self-MoA); unset, it is called once.</summary>
+    public int? Samples { get; set; }
+
+    /// <summary>An agent written as the string <c>"provider/model"</c>; null when the string is not one.</summary>
+    public static AgentOptions? Parse(string? value) =>
+        ProviderModel.TryParse(value, out var name) ? new AgentOptions { Provider = name.Provider, Model = name.Model } : null;
+
+    /// <summary>The provider and model this agent calls, when it names both.</summary>
+    public bool TryGetName(out ProviderModel name)
+    {
+        if (!string.IsNullOrWhiteSpace(Provider))
+        {
+            name = new ProviderModel(Provider, Model ?? string.Empty);
+            return !string.IsNullOrWhiteSpace(Model);
+        }
+
+        return ProviderModel.TryParse(Model, out name);
+    }
 }

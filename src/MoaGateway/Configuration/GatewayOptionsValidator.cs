@@ -7,6 +7,9 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
 {
     private const string Root = GatewayOptions.SectionName;
 
+    /// <summary>More samples of one agent than anyone means: a mistake, and one that would overflow a count of calls.</summary>
+    private const int MaxSamples = 100;
+
     public ValidateOptionsResult Validate(string? name, GatewayOptions options)
     {
         var errors = new Errors();
@@ -18,7 +21,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         errors.If(options.Models.Count == 0, $"{Root}:Models is empty: configure at least one virtual model.");
         foreach (var (modelId, model) in options.Models)
         {
-            ValidateModel($"{Root}:Models:{modelId}", modelId, model, options.Providers, errors);
+            ValidateModel(SettingPath.Key($"{Root}:Models:{modelId}"), modelId, model, options.Providers, errors);
         }
 
         errors.Positive($"{Root}:KeepAliveSeconds", options.KeepAliveSeconds);
@@ -34,7 +37,23 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         errors.Positive($"{Root}:Readiness:ProbeTimeoutSeconds", options.Readiness.ProbeTimeoutSeconds);
         errors.If(options.Readiness.ProbeCacheSeconds < 0, $"{Root}:Readiness:ProbeCacheSeconds must not be negative.");
 
+        ValidateOverrides($"{Root}:Overrides", options, errors);
         return errors.Result;
+    }
+
+    private static void ValidateOverrides(string key, GatewayOptions options, Errors errors)
+    {
+        var overrides = options.Overrides;
+        errors.Positive($"{key}:MaxLayers", overrides.MaxLayers);
+        errors.Positive($"{key}:MaxAgentsPerLayer", overrides.MaxAgentsPerLayer);
+        errors.Positive($"{key}:MaxUpstreamCalls", overrides.MaxUpstreamCalls);
+        for (var i = 0; i < overrides.AllowedModels.Count; i++)
+        {
+            if (ModelPatterns.EntryError(overrides.AllowedModels[i], options, virtualModels: false) is { } error)
+            {
+                errors.Add($"{key}:AllowedModels:{i} {error}");
+            }
+        }
     }
 
     private static void ValidateProvider(string key, ProviderOptions provider, Errors errors)
@@ -76,96 +95,134 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             $"{key}:Simulation needs TimeToFirstTokenMs >= 0, TokensPerSecond >= 0 and AnswerTokens >= 1.");
     }
 
-    private static void ValidateModel(
-        string key, string modelId, VirtualModelOptions model, Dictionary<string, ProviderOptions> providers, Errors errors)
+    /// <summary>
+    /// The rules of a virtual model, for a configured one and for a request's override merged into one alike: the
+    /// problems name their places through <paramref name="key"/>, as configuration keys or as the request's JSON.
+    /// </summary>
+    internal static void ValidateModel(
+        SettingPath key, string modelId, VirtualModelOptions model, Dictionary<string, ProviderOptions> providers, Errors errors)
     {
         errors.If(modelId.Contains('/', StringComparison.Ordinal),
             $"{key}: a virtual model id cannot contain '/', which marks a pass-through '<provider>/<model>' name.");
-        ValidateSettings($"{key}:AgentDefaults", model.AgentDefaults, errors);
+        ValidateSettings(key["AgentDefaults"], model.AgentDefaults, errors);
 
         for (var layer = 0; layer < model.Layers.Count; layer++)
         {
-            ValidateLayer($"{key}:Layers:{layer}", model.Layers[layer], providers, errors);
+            ValidateLayer(key["Layers"][layer], model.Layers[layer], providers, errors);
         }
 
         if (model.Aggregator is null)
         {
-            errors.Add($"{key}:Aggregator is missing: a virtual model needs an aggregator (with no Layers, the model is an alias of it).");
+            errors.Add(key["Aggregator"], $"is missing: a virtual model needs an aggregator (with no {key.Name("Layers")}, the model is an alias of it).");
         }
         else
         {
-            ValidateAgent($"{key}:Aggregator", model.Aggregator, providers, errors);
+            ValidateAgent(key["Aggregator"], model.Aggregator, providers, errors, proposer: false);
         }
 
         for (var fallback = 0; fallback < model.AggregatorFallbacks.Count; fallback++)
         {
-            ValidateAgent($"{key}:AggregatorFallbacks:{fallback}", model.AggregatorFallbacks[fallback], providers, errors);
+            ValidateAgent(key["AggregatorFallbacks"][fallback], model.AggregatorFallbacks[fallback], providers, errors, proposer: false);
         }
 
         errors.If(model.AggregatePrompt is { } prompt && string.IsNullOrWhiteSpace(prompt),
-            $"{key}:AggregatePrompt is blank: remove it to use the default prompt.");
-        errors.If(model.AggregatePrompt is not null && model.Layers.Count == 0,
-            $"{key}:AggregatePrompt has no effect: a model without Layers is an alias, whose aggregator gets the conversation unchanged.");
+            key["AggregatePrompt"], "is blank: remove it to use the default prompt.");
+        errors.If(model.AggregatePrompt is not null && model.Layers.Count == 0, key["AggregatePrompt"],
+            $"has no effect: a model without {key.Name("Layers")} is an alias, whose aggregator gets the conversation unchanged.");
+        errors.If(model.MaxReferenceCharacters is < 1, key["MaxReferenceCharacters"], "must be at least 1.");
     }
 
-    private static void ValidateLayer(string key, LayerOptions layer, Dictionary<string, ProviderOptions> providers, Errors errors)
+    /// <summary>Why <paramref name="value"/>, written where an agent goes, is not one.</summary>
+    internal static string NotAnAgent(SettingPath key, string value) =>
+        $"{key} '{value}' is not an agent: write '<provider>/<model>', or an object with {key.Name("Provider")} and {key.Name("Model")}.";
+
+    private static void ValidateLayer(SettingPath key, LayerOptions layer, Dictionary<string, ProviderOptions> providers, Errors errors)
     {
-        var count = layer.Agents.Count;
-        if (count == 0)
+        if (layer.Agents.Count == 0)
         {
-            errors.Add($"{key}:Agents is empty: every layer needs at least one agent.");
+            errors.Add(key["Agents"], "is empty: every layer needs at least one agent.");
             return;
         }
 
-        for (var agent = 0; agent < count; agent++)
+        for (var agent = 0; agent < layer.Agents.Count; agent++)
         {
-            ValidateAgent($"{key}:Agents:{agent}", layer.Agents[agent], providers, errors);
+            ValidateAgent(key["Agents"][agent], layer.Agents[agent], providers, errors, proposer: true);
         }
 
-        errors.If(layer.MinAgents < 1 || layer.MinAgents > count, $"{key}:MinAgents must be between 1 and the layer's {count} agents.");
-        errors.If(layer.Quorum is { } quorum && (quorum < layer.MinAgents || quorum > count),
-            $"{key}:Quorum must be between MinAgents ({layer.MinAgents}) and the layer's {count} agents.");
-        errors.If(layer.StragglerGraceMs is < 0, $"{key}:StragglerGraceMs must not be negative.");
-        errors.If(layer.StragglerGraceMs is not null && layer.Quorum is null, $"{key}:StragglerGraceMs needs a Quorum.");
+        // Samples are answers like any other: the layer's counts are of calls (in a long: samples refused as too many may still be summed here).
+        var calls = layer.Agents.Sum(agent => (long)Math.Max(agent.Samples ?? 1, 1));
+        var answers = calls == layer.Agents.Count ? $"the layer's {calls} agents" : $"the {calls} calls of the layer's agents and their samples";
+        errors.If(layer.MinAgents < 1 || layer.MinAgents > calls, key["MinAgents"], $"must be between 1 and {answers}.");
+        errors.If(layer.Quorum is { } quorum && (quorum < layer.MinAgents || quorum > calls),
+            key["Quorum"], $"must be between {key.Name("MinAgents")} ({layer.MinAgents}) and {answers}.");
+        errors.If(layer.StragglerGraceMs is < 0, key["StragglerGraceMs"], "must not be negative.");
+        errors.If(layer.StragglerGraceMs is not null && layer.Quorum is null, key["StragglerGraceMs"], $"needs a {key.Name("Quorum")}.");
     }
 
-    private static void ValidateAgent(string key, AgentOptions agent, Dictionary<string, ProviderOptions> providers, Errors errors)
+    private static void ValidateAgent(
+        SettingPath key, AgentOptions agent, Dictionary<string, ProviderOptions> providers, Errors errors, bool proposer)
     {
-        if (string.IsNullOrWhiteSpace(agent.Provider))
+        if (!agent.TryGetName(out var name))
         {
-            errors.Add($"{key}:Provider is required.");
+            errors.If(string.IsNullOrWhiteSpace(agent.Provider), key["Provider"], $"is required, unless {key.Name("Model")} is '<provider>/<model>'.");
+            errors.If(string.IsNullOrWhiteSpace(agent.Model), key["Model"], "is required.");
         }
-        else if (!providers.ContainsKey(agent.Provider))
+        else if (!providers.ContainsKey(name.Provider))
         {
             var known = providers.Count == 0 ? "none configured" : string.Join(", ", providers.Keys.Order(StringComparer.Ordinal));
-            errors.Add($"{key}:Provider '{agent.Provider}' is not a configured provider (known: {known}).");
+            if (string.IsNullOrWhiteSpace(agent.Provider))
+            {
+                errors.Add(key, $"names provider '{name.Provider}', which is not configured (known: {known}).");
+            }
+            else
+            {
+                errors.Add(key["Provider"], $"'{name.Provider}' is not a configured provider (known: {known}).");
+            }
         }
 
-        errors.If(string.IsNullOrWhiteSpace(agent.Model), $"{key}:Model is required.");
         ValidateSettings(key, agent, errors);
+        errors.If(agent.Samples is < 1 or > MaxSamples, key["Samples"], $"must be between 1 and {MaxSamples}.");
+        errors.If(agent.Samples is not null && !proposer, key["Samples"],
+            "applies to proposers only: the aggregator answers once, and its fallbacks only when it fails.");
     }
 
-    private static void ValidateSettings(string key, AgentSettings settings, Errors errors)
+    private static void ValidateSettings(SettingPath key, AgentSettings settings, Errors errors)
     {
-        errors.If(settings.Temperature is < 0 or > 2, $"{key}:Temperature must be between 0 and 2.");
-        errors.If(settings.MaxTokens is < 1, $"{key}:MaxTokens must be at least 1.");
-        errors.If(settings.FirstTokenTimeoutSeconds is <= 0, $"{key}:FirstTokenTimeoutSeconds must be greater than 0.");
-        errors.If(settings.TimeoutSeconds is <= 0, $"{key}:TimeoutSeconds must be greater than 0.");
+        errors.If(settings.Temperature is < 0 or > 2, key["Temperature"], "must be between 0 and 2.");
+        errors.If(settings.MaxTokens is < 1, key["MaxTokens"], "must be at least 1.");
+        errors.If(settings.FirstTokenTimeoutSeconds is <= 0, key["FirstTokenTimeoutSeconds"], "must be greater than 0.");
+        errors.If(settings.TimeoutSeconds is <= 0, key["TimeoutSeconds"], "must be greater than 0.");
     }
 
+    /// <summary>The problems found, each with the path of the setting it is about where there is one.</summary>
     internal sealed class Errors
     {
-        private readonly List<string> _messages = [];
+        private readonly List<(string? Path, string Message)> _problems = [];
 
-        public ValidateOptionsResult Result => _messages.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(_messages);
+        public ValidateOptionsResult Result =>
+            _problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(_problems.Select(problem => problem.Message));
 
-        public void Add(string message) => _messages.Add(message);
+        /// <summary>The first problem: a request's override is refused with one error, naming one field.</summary>
+        public (string? Path, string Message)? First => _problems.Count == 0 ? null : _problems[0];
+
+        public void Add(string message) => _problems.Add((null, message));
+
+        /// <summary>A problem of the setting at <paramref name="key"/>; the message follows its path.</summary>
+        public void Add(SettingPath key, string message) => _problems.Add((key.Path, $"{key} {message}"));
 
         public void If(bool failed, string message)
         {
             if (failed)
             {
-                _messages.Add(message);
+                Add(message);
+            }
+        }
+
+        public void If(bool failed, SettingPath key, string message)
+        {
+            if (failed)
+            {
+                Add(key, message);
             }
         }
 

@@ -1,66 +1,61 @@
-using System.Collections.Frozen;
-using System.Diagnostics.CodeAnalysis;
-
 namespace MoaGateway.Configuration;
 
 /// <summary>
-/// Values looked up by model name through the patterns configuration writes for models: a virtual model id (<c>moa</c>),
-/// <c>&lt;provider&gt;/&lt;model&gt;</c>, every model of a provider (<c>&lt;provider&gt;/*</c>), or every model (<c>*</c>). Provider
-/// names match in any case, model ids exactly, and the most specific pattern wins. The one matcher of client keys'
-/// <c>AllowedModels</c> and of <c>Pricing</c>.
+/// A list of allowed models, as client keys' and overrides' <c>AllowedModels</c> write it: virtual model ids
+/// (<c>moa</c>), <c>&lt;provider&gt;/&lt;model&gt;</c>, every model of a provider (<c>&lt;provider&gt;/*</c>), or
+/// <c>*</c>; an empty list allows every model. Provider names match in any case, as in the provider registry; model
+/// ids exactly.
 /// </summary>
-public sealed class ModelPatterns<T>
+public sealed class ModelPatterns
 {
-    /// <summary>The pattern that matches every model.</summary>
+    /// <summary>The entry that allows every model.</summary>
     public const string AnyModel = "*";
 
-    private readonly FrozenDictionary<string, T> _exact;
-    private readonly FrozenDictionary<string, T> _providers;
-    private readonly bool _hasAny;
-    private readonly T? _any;
+    /// <summary>The entries; null for an empty list, which allows every model.</summary>
+    private readonly ModelLookup<bool>? _entries;
 
-    /// <param name="entries">Patterns and their values; of equal patterns, the first wins.</param>
-    public ModelPatterns(IEnumerable<(string Pattern, T Value)> entries)
+    public ModelPatterns(IReadOnlyCollection<string> entries) =>
+        _entries = entries.Count == 0 ? null : new ModelLookup<bool>(entries.Select(entry => (entry, true)));
+
+    /// <summary>A virtual model id or a <c>&lt;provider&gt;/&lt;model&gt;</c> name.</summary>
+    public bool Allows(string model) => _entries is null || _entries.TryMatch(model, out _);
+
+    /// <summary>
+    /// Why an entry names nothing the gateway serves, or null when it is good. Where <paramref name="virtualModels"/>
+    /// is false, only upstream models may be named.
+    /// </summary>
+    public static string? EntryError(string entry, GatewayOptions options, bool virtualModels)
     {
-        var exact = new Dictionary<string, T>(StringComparer.Ordinal);
-        var providers = new Dictionary<string, T>(StringComparer.OrdinalIgnoreCase);
-        foreach (var (pattern, value) in entries)
+        if (string.IsNullOrWhiteSpace(entry))
         {
-            if (pattern == AnyModel)
-            {
-                if (!_hasAny)
-                {
-                    (_hasAny, _any) = (true, value);
-                }
-            }
-            else if (ProviderModel.TryParse(pattern, out var name) && name.Model == AnyModel)
-            {
-                providers.TryAdd(name.Provider, value);
-            }
-            else
-            {
-                exact.TryAdd(Normalize(pattern), value);
-            }
+            return "is blank.";
         }
 
-        _exact = exact.ToFrozenDictionary(StringComparer.Ordinal);
-        _providers = providers.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
-    }
-
-    /// <summary>The value of the most specific pattern that matches <paramref name="model"/>, a virtual model id or <c>&lt;provider&gt;/&lt;model&gt;</c>.</summary>
-    public bool TryMatch(string model, [MaybeNullWhen(false)] out T value)
-    {
-        if (_exact.TryGetValue(Normalize(model), out value) ||
-            (ProviderModel.TryParse(model, out var name) && _providers.TryGetValue(name.Provider, out value)))
+        if (entry == AnyModel)
         {
-            return true;
+            return null;
         }
 
-        value = _any;
-        return _hasAny;
-    }
+        if (!entry.Contains('/', StringComparison.Ordinal))
+        {
+            if (!virtualModels)
+            {
+                return $"'{entry}' is not '<provider>/<model>' or '<provider>/*': the agents of an override are upstream models.";
+            }
 
-    /// <summary>Provider names are case-insensitive, as in the provider registry; model ids are not.</summary>
-    private static string Normalize(string model) =>
-        ProviderModel.TryParse(model, out var name) ? (name with { Provider = name.Provider.ToUpperInvariant() }).ToString() : model;
+            return options.Models.Keys.Contains(entry, StringComparer.Ordinal)
+                ? null
+                : $"'{entry}' is not a virtual model (known: {string.Join(", ", options.Models.Keys.Order(StringComparer.Ordinal))}); " +
+                  "pass-through models are '<provider>/<model>' or '<provider>/*'.";
+        }
+
+        if (!ProviderModel.TryParse(entry, out var name))
+        {
+            return $"'{entry}' is not '<provider>/<model>' or '<provider>/*'.";
+        }
+
+        return options.Providers.ContainsKey(name.Provider)
+            ? null
+            : $"'{entry}' names provider '{name.Provider}', which is not configured (known: {string.Join(", ", options.Providers.Keys.Order(StringComparer.Ordinal))}).";
+    }
 }

@@ -17,16 +17,24 @@ public static class VirtualModelResolver
                 layer.Quorum,
                 layer.StragglerGraceMs is { } grace ? TimeSpan.FromMilliseconds(grace) : null))],
             [Spec(options.Aggregator!), .. options.AggregatorFallbacks.Select(Spec)],
-            options.AggregatePrompt ?? AggregatePrompt.Default);
+            options.AggregatePrompt ?? AggregatePrompt.Default,
+            options.MaxReferenceCharacters);
     }
 
-    private static AgentSpec ToSpec(AgentOptions agent, AgentSettings defaults) => new(
-        agent.Provider!,
-        agent.Model!,
-        agent.Temperature ?? defaults.Temperature,
-        agent.MaxTokens ?? defaults.MaxTokens,
-        Seconds(agent.FirstTokenTimeoutSeconds ?? defaults.FirstTokenTimeoutSeconds),
-        Seconds(agent.TimeoutSeconds ?? defaults.TimeoutSeconds));
+    private static AgentSpec ToSpec(AgentOptions agent, AgentSettings defaults)
+    {
+        agent.TryGetName(out var name);
+        return new AgentSpec(
+            name.Provider,
+            name.Model,
+            agent.Temperature ?? defaults.Temperature,
+            agent.MaxTokens ?? defaults.MaxTokens,
+            Seconds(agent.FirstTokenTimeoutSeconds ?? defaults.FirstTokenTimeoutSeconds),
+            Seconds(agent.TimeoutSeconds ?? defaults.TimeoutSeconds))
+        {
+            Samples = agent.Samples,
+        };
+    }
 
     private static TimeSpan? Seconds(double? seconds) => seconds is { } value ? TimeSpan.FromSeconds(value) : null;
 }

@@ -11,14 +11,14 @@ public sealed class Prices
 {
     private static readonly Price Free = new(0, 0, 0);
 
-    private readonly ModelPatterns<Price> _prices;
+    private readonly ModelLookup<Price> _prices;
     private readonly HashSet<string> _simulated;
 
     /// <param name="options">Validated entries: each with a model pattern and its input and output prices.</param>
     /// <param name="simulatedProviders">The providers that the built-in simulator answers for.</param>
     public Prices(IReadOnlyList<PriceOptions> options, IEnumerable<string> simulatedProviders)
     {
-        _prices = new ModelPatterns<Price>(options.Select(entry => (
+        _prices = new ModelLookup<Price>(options.Select(entry => (
             entry.Model!,
             new Price(entry.InputPerMillion!.Value, entry.OutputPerMillion!.Value, entry.CachedInputPerMillion ?? entry.InputPerMillion.Value))));
         _simulated = new HashSet<string>(simulatedProviders, StringComparer.OrdinalIgnoreCase);

@@ -17,22 +17,21 @@ internal sealed class PricingValidator : IValidateOptions<GatewayOptions>
         {
             var key = $"{Root}:Pricing:{i}";
             var price = options.Pricing[i];
-            if (!ProviderModel.TryParse(price.Model, out var model))
+            if (price.Model is null || !(price.Model.Contains('/', StringComparison.Ordinal) || price.Model == ModelPatterns.AnyModel))
             {
-                errors.Add($"{key}:Model {(price.Model is null ? "is missing" : $"'{price.Model}' is not a model")}: write '<provider>/<model>' or '<provider>/*'.");
+                errors.Add($"{key}:Model {(price.Model is null ? "is missing" : $"'{price.Model}' is no upstream model")}: write '<provider>/<model>', '<provider>/*' or '*'.");
             }
-            else if (!options.Providers.ContainsKey(model.Provider))
+            else if (ModelPatterns.EntryError(price.Model, options, virtualModels: false) is { } error)
             {
-                errors.Add($"{key}:Model '{price.Model}' names provider '{model.Provider}', which is not configured " +
-                           $"(known: {string.Join(", ", options.Providers.Keys.Order(StringComparer.Ordinal))}).");
+                errors.Add($"{key}:Model {error}");
             }
-            else if (priced.TryGetValue(Normalized(model), out var first))
+            else if (priced.TryGetValue(Normalized(price.Model), out var first))
             {
                 errors.Add($"{key}:Model '{price.Model}' has a price already, in {Root}:Pricing:{first}.");
             }
             else
             {
-                priced.Add(Normalized(model), i);
+                priced.Add(Normalized(price.Model), i);
             }
 
             Amount($"{key}:InputPerMillion", price.InputPerMillion, required: true, errors);
@@ -43,7 +42,8 @@ internal sealed class PricingValidator : IValidateOptions<GatewayOptions>
         return errors.Result;
     }
 
-    private static string Normalized(ProviderModel model) => (model with { Provider = model.Provider.ToUpperInvariant() }).ToString();
+    private static string Normalized(string model) =>
+        ProviderModel.TryParse(model, out var name) ? (name with { Provider = name.Provider.ToUpperInvariant() }).ToString() : model;
 
     private static void Amount(string key, decimal? amount, bool required, GatewayOptionsValidator.Errors errors)
     {

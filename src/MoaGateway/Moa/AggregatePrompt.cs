@@ -16,6 +16,22 @@ public static class AggregatePrompt
 
     public const string ResponsesHeader = "Responses from models:";
 
+    /// <summary>Ends a reference cut at its model's <c>MaxReferenceCharacters</c>, so the aggregator can tell it is not whole.</summary>
+    public const string TruncationMarker = " [... truncated]";
+
+    /// <summary>The reference whole, or its first <paramref name="maxCharacters"/> characters and the marker.</summary>
+    public static string Cap(string reference, int? maxCharacters)
+    {
+        if (maxCharacters is not { } max || reference.Length <= max)
+        {
+            return reference;
+        }
+
+        // A cut between the halves of a surrogate pair would leave text that cannot be encoded.
+        var length = char.IsHighSurrogate(reference[max - 1]) ? max - 1 : max;
+        return string.Concat(reference.AsSpan(0, length), TruncationMarker);
+    }
+
     /// <summary>The instruction followed by the numbered references, as the reference implementation formats them.</summary>
     public static string Build(string instruction, IReadOnlyList<string> references)
     {

@@ -9,7 +9,7 @@ namespace MoaGateway.Moa;
 /// </summary>
 public interface IAgentInvoker
 {
-    /// <summary>A proposer call: the agent's configured settings, the whole plain-text answer (retried as a whole).</summary>
+    /// <summary>A proposer call: the agent's configured settings and, for a sample, its seed; the whole plain-text answer (retried as a whole).</summary>
     Task<AgentAnswer> CompleteAsync(AgentSpec agent, IReadOnlyList<ChatMessage> messages, CallProgress progress, CancellationToken cancellationToken);
 
     /// <summary>

@@ -13,8 +13,8 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
     /// <param name="model">The virtual model to run.</param>
     /// <param name="messages">The client's conversation, given unchanged to layer 1.</param>
     /// <param name="aggregatorOptions">
-    /// The client's request parameters, which apply to the aggregator only: a fresh copy for each aggregator tried, since
-    /// each fills in its own defaults.
+    /// The client's request parameters, which apply to the aggregator only (samples derive their seeds from its
+    /// <c>seed</c>): a fresh copy for each aggregator tried, since each fills in its own defaults.
     /// </param>
     /// <param name="streamed">
     /// The aggregator's deltas reach the client as they arrive, so it is retried, and falls back, only before its first
@@ -35,12 +35,13 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
         var completed = false;
         try
         {
+            var seed = FirstSampleSeed(model, aggregatorOptions);
             IReadOnlyList<string>? references = null;
             for (var layer = 0; layer < model.Layers.Count; layer++)
             {
                 run.Stage = $"proposer layer {layer + 1} of {model.Layers.Count}";
                 var layerMessages = references is null ? messages : AggregatePrompt.Inject(messages, model.AggregatePrompt, references);
-                references = await RunLayerAsync(layer + 1, model.Layers[layer], layerMessages, run, cancellationToken);
+                references = await RunLayerAsync(layer + 1, model.Layers[layer], layerMessages, seed, run, cancellationToken);
             }
 
             run.Stage = "aggregator";
@@ -62,17 +63,35 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
         }
     }
 
+    /// <summary>
+    /// The seed of a layer's first call; each call after it in the layer gets the next, so the samples of one agent
+    /// (and of two agents on the same model) differ. From the client's <c>seed</c> when it sent one, so a request can be
+    /// repeated; otherwise random.
+    /// </summary>
+    private static long FirstSampleSeed(VirtualModel model, Func<ChatCompletionOptions> clientOptions)
+    {
+        if (!model.Layers.Any(layer => layer.Agents.Any(agent => agent.Samples is not null)))
+        {
+            return 0;
+        }
+
+#pragma warning disable OPENAI001 // The SDK marks seed as evaluation-only; clients send it today.
+        return clientOptions().Seed ?? Random.Shared.Next(0, int.MaxValue / 2);
+#pragma warning restore OPENAI001
+    }
+
     private async Task<IReadOnlyList<string>> RunLayerAsync(
-        int layer, LayerSpec spec, IReadOnlyList<ChatMessage> messages, MoaRun run, CancellationToken cancellationToken)
+        int layer, LayerSpec spec, IReadOnlyList<ChatMessage> messages, long seed, MoaRun run, CancellationToken cancellationToken)
     {
         using var activity = MoaTelemetry.StartLayer(layer, spec);
         using var stragglers = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var answers = new string?[spec.Agents.Count];
-        var calls = new Task<AgentCallReport>[spec.Agents.Count];
+        var plan = CallsOf(layer, spec, seed);
+        var answers = new string?[plan.Count];
+        var calls = new Task<AgentCallReport>[plan.Count];
         for (var i = 0; i < calls.Length; i++)
         {
             var index = i;
-            calls[i] = ProposeAsync(layer, spec.Agents[i], messages, text => answers[index] = text, stragglers.Token, cancellationToken);
+            calls[i] = ProposeAsync(plan[i].Position, plan[i].Agent, messages, text => answers[index] = text, stragglers.Token, cancellationToken);
         }
 
         if (spec is { Quorum: { } quorum, StragglerGrace: { } grace } && quorum < calls.Length)
@@ -86,8 +105,8 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
             Record(run, report);
         }
 
-        // As in the reference implementation, proposers that failed are left out of the references.
-        var references = answers.OfType<string>().ToArray();
+        // As in the reference implementation, proposers that failed are left out of the references; so are empty answers.
+        var references = answers.OfType<string>().Select(answer => AggregatePrompt.Cap(answer, run.Model.MaxReferenceCharacters)).ToArray();
         activity?.SetTag("moa.layer.answered", references.Length);
         if (references.Length < spec.MinAgents)
         {
@@ -105,6 +124,28 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
         }
 
         return references;
+    }
+
+    /// <summary>A layer's calls in order: one per agent, or one per sample of an agent with samples, each sample with a seed of its own.</summary>
+    private static List<(CallPosition Position, AgentSpec Agent)> CallsOf(int layer, LayerSpec spec, long firstSeed)
+    {
+        var calls = new List<(CallPosition, AgentSpec)>(spec.Calls);
+        for (var agent = 0; agent < spec.Agents.Count; agent++)
+        {
+            var configured = spec.Agents[agent];
+            if (configured.Samples is not { } samples)
+            {
+                calls.Add((new CallPosition(layer, agent), configured));
+                continue;
+            }
+
+            for (var sample = 0; sample < samples; sample++)
+            {
+                calls.Add((new CallPosition(layer, agent, sample), configured with { Seed = unchecked(firstSeed + calls.Count) }));
+            }
+        }
+
+        return calls;
     }
 
     /// <summary>Once <paramref name="quorum"/> agents answered, gives the rest <paramref name="grace"/> and then cancels them.</summary>
@@ -126,15 +167,17 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
     }
 
     private async Task<AgentCallReport> ProposeAsync(
-        int layer, AgentSpec agent, IReadOnlyList<ChatMessage> messages, Action<string> answered, CancellationToken stragglers, CancellationToken request)
+        CallPosition position, AgentSpec agent, IReadOnlyList<ChatMessage> messages, Action<string> answered, CancellationToken stragglers,
+        CancellationToken request)
     {
-        using var activity = MoaTelemetry.StartAgentCall(agent, layer);
+        using var activity = MoaTelemetry.StartAgentCall(agent, position);
         var started = Stopwatch.GetTimestamp();
         var progress = new CallProgress();
+        var name = position.Sample is { } sample ? $"{agent} (sample {sample})" : agent.ToString();
         AgentCallReport Report(CallOutcome outcome, string? error, string? errorType, string? finishReason)
         {
             var report = new AgentCallReport(
-                layer, agent, outcome, progress.Usage, Stopwatch.GetElapsedTime(started), error, Math.Max(progress.Attempts, 1), progress.TimeToFirstToken,
+                position, agent, outcome, progress.Usage, Stopwatch.GetElapsedTime(started), error, Math.Max(progress.Attempts, 1), progress.TimeToFirstToken,
                 errorType, progress.UsageUnreported);
             MoaTelemetry.CompleteAgentCall(activity, report, finishReason);
             return report;
@@ -143,6 +186,13 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
         try
         {
             var answer = await invoker.CompleteAsync(agent, messages, progress, stragglers);
+            if (string.IsNullOrWhiteSpace(answer.Text))
+            {
+                // Not an answer: it would be a blank reference, and it must not make up a quorum.
+                var why = answer.FinishReason == "length" ? "reached its token limit before any text" : "answered with no text";
+                return Report(CallOutcome.Empty, $"{name} {why}.", "empty", answer.FinishReason);
+            }
+
             answered(answer.Text);
             return Report(CallOutcome.Answered, null, null, answer.FinishReason);
         }
@@ -152,7 +202,7 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
         }
         catch (OperationCanceledException) when (stragglers.IsCancellationRequested && !request.IsCancellationRequested)
         {
-            return Report(CallOutcome.Cut, $"{agent} was cut as a straggler after its layer's quorum answered.", "straggler", null);
+            return Report(CallOutcome.Cut, $"{name} was cut as a straggler after its layer's quorum answered.", "straggler", null);
         }
     }
 
@@ -166,9 +216,10 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
         CancellationToken cancellationToken)
     {
         var failures = new List<ProviderException>();
-        foreach (var agent in model.Aggregators)
+        for (var index = 0; index < model.Aggregators.Count; index++)
         {
-            var call = new AggregatorCall(this, agent, run);
+            var agent = model.Aggregators[index];
+            var call = new AggregatorCall(this, new CallPosition(CallPosition.AggregatorLayer, index), agent, run);
             call.Start(
                 streamed
                     ? invoker.StreamAsync(agent, messages, options(), call.Progress, cancellationToken)
@@ -214,7 +265,12 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
         LogAgentCall(
             logger,
             run.Model.Id,
-            report.IsAggregator ? "aggregator" : $"layer {report.Layer}",
+            report.Position switch
+            {
+                { IsAggregator: true } => "aggregator",
+                { Sample: { } sample } => $"layer {report.Layer} sample {sample}",
+                _ => $"layer {report.Layer}",
+            },
             report.Agent.Provider,
             report.Agent.Model,
             report.Outcome,
@@ -233,12 +289,12 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
         double? timeToFirstTokenMs, int attempts, int? promptTokens, int? completionTokens, string? error);
 
     /// <summary>One aggregator's stream; records its report exactly once, however the stream ends.</summary>
-    private sealed class AggregatorCall(MoaEngine engine, AgentSpec agent, MoaRun run) : IAsyncDisposable
+    private sealed class AggregatorCall(MoaEngine engine, CallPosition position, AgentSpec agent, MoaRun run) : IAsyncDisposable
     {
         private readonly long _started = Stopwatch.GetTimestamp();
 
         // Started here, within the caller's flow, so the upstream HTTP span of the first read nests under it.
-        private readonly Activity? _activity = MoaTelemetry.StartAgentCall(agent, AgentCallReport.AggregatorLayer);
+        private readonly Activity? _activity = MoaTelemetry.StartAgentCall(agent, position);
         private IAsyncEnumerator<ChatDelta>? _deltas;
         private CancellationToken _cancellationToken;
         private string? _finishReason;
@@ -309,7 +365,7 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
 
             _recorded = true;
             var report = new AgentCallReport(
-                AgentCallReport.AggregatorLayer, agent, outcome, Progress.Usage, Stopwatch.GetElapsedTime(_started), error,
+                position, agent, outcome, Progress.Usage, Stopwatch.GetElapsedTime(_started), error,
                 Math.Max(Progress.Attempts, 1), Progress.TimeToFirstToken, errorType, Progress.UsageUnreported);
             MoaTelemetry.CompleteAgentCall(_activity, report, _finishReason);
             _activity?.Dispose();

@@ -26,6 +26,9 @@ public enum CallOutcome
 
     /// <summary>Cancelled because the request ended first (the client went away, or its deadline passed).</summary>
     Cancelled,
+
+    /// <summary>Answered with nothing usable: no text, or only whitespace (a call cut by its token limit before any text, too).</summary>
+    Empty,
 }
 
 /// <summary>
@@ -80,11 +83,23 @@ public sealed class CallProgress
 }
 
 /// <summary>
-/// What one upstream call of a MoA request did. <see cref="Layer"/> is 1-based; the aggregator has layer 0.
-/// <see cref="Usage"/> sums every attempt's, failed ones included; <see cref="UsageUnreported"/> says whether an attempt's never came.
+/// Where one call sits in the mixture: its <paramref name="Layer"/> (1-based; 0 for the aggregator), the index of its
+/// <paramref name="Agent"/> in that layer (for the aggregator, 0, and its fallbacks from 1 in the order tried), and,
+/// for an agent with samples, the index of its <paramref name="Sample"/>.
+/// </summary>
+public readonly record struct CallPosition(int Layer, int Agent, int? Sample = null)
+{
+    public const int AggregatorLayer = 0;
+
+    public bool IsAggregator => Layer == AggregatorLayer;
+}
+
+/// <summary>
+/// What one upstream call of a MoA request did, and where in the mixture it sits. <see cref="Usage"/> sums every
+/// attempt's, failed ones included; <see cref="UsageUnreported"/> says whether an attempt's never came.
 /// </summary>
 public sealed record AgentCallReport(
-    int Layer,
+    CallPosition Position,
     AgentSpec Agent,
     CallOutcome Outcome,
     TokenCounts? Usage,
@@ -95,9 +110,9 @@ public sealed record AgentCallReport(
     string? ErrorType = null,
     bool UsageUnreported = false)
 {
-    public bool IsAggregator => Layer == AggregatorLayer;
+    public int Layer => Position.Layer;
 
-    public const int AggregatorLayer = 0;
+    public bool IsAggregator => Position.IsAggregator;
 }
 
 /// <summary>

@@ -52,8 +52,8 @@ public static class MoaTelemetry
         return activity;
     }
 
-    /// <summary>A span per upstream call, as GenAI's client span ("chat {model}"), so HttpClient's spans nest under it.</summary>
-    public static Activity? StartAgentCall(AgentSpec agent, int layer)
+    /// <summary>A span per upstream call (each sample its own), as GenAI's client span ("chat {model}"), so HttpClient's spans nest under it.</summary>
+    public static Activity? StartAgentCall(AgentSpec agent, CallPosition position)
     {
         var activity = Source.StartActivity($"chat {agent.Model}", ActivityKind.Client);
         if (activity is not null)
@@ -61,8 +61,19 @@ public static class MoaTelemetry
             activity.SetTag("gen_ai.operation.name", "chat");
             activity.SetTag("gen_ai.provider.name", agent.Provider);
             activity.SetTag("gen_ai.request.model", agent.Model);
-            activity.SetTag("moa.role", RoleOf(layer));
-            activity.SetTag("moa.layer", layer);
+            activity.SetTag("moa.role", RoleOf(position.Layer));
+            activity.SetTag("moa.layer", position.Layer);
+            activity.SetTag("moa.agent", position.Agent);
+            if (position.Sample is { } sample)
+            {
+                activity.SetTag("moa.sample", sample);
+            }
+
+            if (agent.Seed is { } seed)
+            {
+                activity.SetTag("gen_ai.request.seed", seed);
+            }
+
             if (agent.Temperature is { } temperature)
             {
                 activity.SetTag("gen_ai.request.temperature", temperature);
@@ -126,7 +137,7 @@ public static class MoaTelemetry
             activity.SetTag("gen_ai.response.finish_reasons", new[] { finishReason });
         }
 
-        if (report.Outcome is CallOutcome.Failed or CallOutcome.TimedOut)
+        if (report.Outcome is CallOutcome.Failed or CallOutcome.TimedOut or CallOutcome.Empty)
         {
             activity.SetTag("error.type", report.ErrorType);
             activity.SetStatus(ActivityStatusCode.Error, report.Error);
@@ -164,5 +175,5 @@ public static class MoaTelemetry
 
     public static void StreamEnded(string model) => ActiveStreams.Add(-1, new KeyValuePair<string, object?>("moa.model", model));
 
-    private static string RoleOf(int layer) => layer == AgentCallReport.AggregatorLayer ? "aggregator" : "proposer";
+    private static string RoleOf(int layer) => layer == CallPosition.AggregatorLayer ? "aggregator" : "proposer";
 }

@@ -11,7 +11,10 @@ public sealed class OpenAiAgentInvoker(ProviderRegistry providers) : IAgentInvok
         AgentSpec agent, IReadOnlyList<ChatMessage> messages, CallProgress progress, CancellationToken cancellationToken)
     {
         var answer = new ChatAnswer();
-        foreach (var delta in await CollectAsync(agent, messages, new ChatCompletionOptions(), progress, cancellationToken))
+#pragma warning disable OPENAI001 // The SDK marks seed as evaluation-only; providers accept it today.
+        var options = new ChatCompletionOptions { Seed = agent.Seed };
+#pragma warning restore OPENAI001
+        foreach (var delta in await CollectAsync(agent, messages, options, progress, cancellationToken))
         {
             answer.Append(delta);
         }

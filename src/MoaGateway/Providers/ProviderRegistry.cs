@@ -84,7 +84,8 @@ public sealed class ProviderRegistry
     {
         var problems = gateway.Models
             .SelectMany(model => model.Value.Layers.SelectMany(layer => layer.Agents).Append(model.Value.Aggregator!).Concat(model.Value.AggregatorFallbacks)
-                .Select(agent => agent.Provider!)
+                .Select(agent => agent.TryGetName(out var name) ? name.Provider : null)
+                .OfType<string>()
                 .Where(_unavailable.ContainsKey)
                 .Distinct(StringComparer.OrdinalIgnoreCase)
                 .Select(provider => $"{GatewayOptions.SectionName}:Models:{model.Key} needs provider '{provider}'. {_unavailable[provider]}"))

@@ -63,42 +63,11 @@ internal sealed class AccessControlValidator : IValidateOptions<GatewayOptions>
 
         for (var i = 0; i < clientKey.AllowedModels.Count; i++)
         {
-            if (ModelEntryError(clientKey.AllowedModels[i], options) is { } error)
+            if (ModelPatterns.EntryError(clientKey.AllowedModels[i], options, virtualModels: true) is { } error)
             {
                 errors.Add($"{key}:AllowedModels:{i} {error}");
             }
         }
-    }
-
-    /// <summary>Why an <c>AllowedModels</c> entry names nothing the gateway serves, or null when it is good.</summary>
-    private static string? ModelEntryError(string entry, GatewayOptions options)
-    {
-        if (string.IsNullOrWhiteSpace(entry))
-        {
-            return "is blank.";
-        }
-
-        if (entry == ModelPatterns<string>.AnyModel)
-        {
-            return null;
-        }
-
-        if (!entry.Contains('/', StringComparison.Ordinal))
-        {
-            return options.Models.Keys.Contains(entry, StringComparer.Ordinal)
-                ? null
-                : $"'{entry}' is not a virtual model (known: {string.Join(", ", options.Models.Keys.Order(StringComparer.Ordinal))}); " +
-                  "pass-through models are '<provider>/<model>' or '<provider>/*'.";
-        }
-
-        if (!ProviderModel.TryParse(entry, out var name))
-        {
-            return $"'{entry}' is not '<provider>/<model>' or '<provider>/*'.";
-        }
-
-        return options.Providers.ContainsKey(name.Provider)
-            ? null
-            : $"'{entry}' names provider '{name.Provider}', which is not configured (known: {string.Join(", ", options.Providers.Keys.Order(StringComparer.Ordinal))}).";
     }
 
     /// <summary>Browsers send an origin without path or trailing slash, and CORS compares it whole, so anything more never matches.</summary>

@@ -9,8 +9,7 @@ namespace MoaGateway.Security;
 /// </summary>
 public sealed class ClientKey
 {
-    /// <summary>The key's <c>AllowedModels</c>; null when it has none, which allows every model.</summary>
-    private readonly ModelPatterns<string>? _allowed;
+    private readonly ModelPatterns _allowedModels;
 
     internal ClientKey(string id, byte[] sha256, ClientKeyOptions options)
     {
@@ -21,8 +20,8 @@ public sealed class ClientKey
         Budget = options.Budget.UsdPerDay is null && options.Budget.UsdPerMonth is null
             ? null
             : new Budget(options.Budget.UsdPerDay, options.Budget.UsdPerMonth);
-        AllowedModels = [.. options.AllowedModels.DefaultIfEmpty(ModelPatterns<string>.AnyModel)];
-        _allowed = options.AllowedModels.Count == 0 ? null : new ModelPatterns<string>(options.AllowedModels.Select(entry => (entry, entry)));
+        AllowedModels = [.. options.AllowedModels.DefaultIfEmpty(ModelPatterns.AnyModel)];
+        _allowedModels = new ModelPatterns(options.AllowedModels);
     }
 
     /// <summary>The configuration name of the key (<c>MoaGateway:Auth:Keys:&lt;id&gt;</c>): safe to log, never sent to clients.</summary>
@@ -45,5 +44,5 @@ public sealed class ClientKey
     public static bool Allows(HttpContext context, string model) => context.Features.Get<ClientKey>() is not { } key || key.MayUse(model);
 
     /// <summary>A virtual model id or <c>&lt;provider&gt;/&lt;model&gt;</c> name, as a chat request or <c>/v1/models</c> names it.</summary>
-    public bool MayUse(string model) => _allowed is null || _allowed.TryMatch(model, out _);
+    public bool MayUse(string model) => _allowedModels.Allows(model);
 }

@@ -130,15 +130,17 @@ internal static class ConfigurationCheck
     /// <summary>An agent with the settings it runs with (its own, its model's AgentDefaults, else its provider's) and its price.</summary>
     private static string Describe(AgentSpec agent, ConfigurationSnapshot snapshot)
     {
-        var options = snapshot.Providers.Get(agent.Provider).Options;
-        var price = snapshot.Prices.Of(agent) is { } known
+        var provider = snapshot.Providers.Get(agent.Provider);
+        var options = provider.Options;
+        var price = provider.IsSimulated ? "simulated, so free"
+            : snapshot.Prices.Of(agent) is { } known
             ? string.Create(CultureInfo.InvariantCulture,
                 $"${known.InputPerMillion} in, ${known.CachedInputPerMillion} cached, ${known.OutputPerMillion} out per million tokens")
             : "no price";
         var firstToken = agent.FirstTokenTimeout?.TotalSeconds ?? options.FirstTokenTimeoutSeconds;
         var timeout = agent.Timeout?.TotalSeconds ?? options.TimeoutSeconds;
         return string.Create(CultureInfo.InvariantCulture,
-            $"{agent} (temperature {(agent.Temperature is { } temperature ? temperature.ToString(CultureInfo.InvariantCulture) : "the model's default")}, " +
+            $"{agent}{(agent.Samples is { } samples ? $" sampled {samples} times" : "")} (temperature {(agent.Temperature is { } temperature ? temperature.ToString(CultureInfo.InvariantCulture) : "the model's default")}, " +
             $"max tokens {(agent.MaxTokens is { } maxTokens ? maxTokens.ToString(CultureInfo.InvariantCulture) : "the model's default")}, " +
             $"first token within {firstToken:0.###} s, whole call within {timeout:0.###} s, {price})");
     }

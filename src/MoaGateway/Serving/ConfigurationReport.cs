@@ -59,10 +59,12 @@ internal static partial class ConfigurationReport
             $"calls bounded by {redis.Options.TimeoutMs:0.###} ms, slots leased for {redis.Options.LeaseSeconds:0.###} s)")
         : "in this replica's memory, each replica on its own (MoaGateway:SharedState:Redis is not set)";
 
-    /// <summary>The proposer layers by their agent counts (<c>6 -> 6</c>), or that the model is an alias.</summary>
+    /// <summary>The proposer layers by their agent counts (<c>6 -> 6</c>), their calls where agents are sampled, or that the model is an alias.</summary>
     public static string Shape(VirtualModel model) => model.IsAlias
         ? "none (an alias)"
-        : string.Join(" -> ", model.Layers.Select(layer => layer.Agents.Count.ToString(CultureInfo.InvariantCulture)));
+        : string.Join(" -> ", model.Layers.Select(layer => layer.Calls == layer.Agents.Count
+            ? layer.Agents.Count.ToString(CultureInfo.InvariantCulture)
+            : string.Create(CultureInfo.InvariantCulture, $"{layer.Calls} calls of {layer.Agents.Count} sampled agent(s)")));
 
     /// <summary>What to change so that a simulated provider calls a real model.</summary>
     public static string HowToMakeReal(Provider provider) => provider.Options.Type == ProviderTypes.Simulated

@@ -37,16 +37,7 @@ public sealed class ConfigurationSnapshot
         Engine = engine;
         Prices = prices;
         Counters = counters;
-        _simulated = models.All.ToFrozenDictionary(
-            model => model.Id,
-            IReadOnlyList<Provider> (model) =>
-            [
-                .. model.AllAgents.Select(agent => agent.Provider).Distinct(StringComparer.OrdinalIgnoreCase)
-                    .Select(name => providers.TryGet(name, out var provider) ? provider : null)
-                    .OfType<Provider>()
-                    .Where(provider => provider.IsSimulated),
-            ],
-            StringComparer.Ordinal);
+        _simulated = models.All.ToFrozenDictionary(model => model.Id, SimulatedOf, StringComparer.Ordinal);
     }
 
     /// <summary>1 for the configuration the gateway started with, one more for every reload applied since.</summary>
@@ -77,8 +68,20 @@ public sealed class ConfigurationSnapshot
     /// <summary>The snapshot the request started with.</summary>
     public static ConfigurationSnapshot Of(HttpContext context) => context.Features.GetRequiredFeature<ConfigurationSnapshot>();
 
-    /// <summary>The providers of <paramref name="model"/> that answer from the built-in simulator.</summary>
-    public IReadOnlyList<Provider> SimulatedProviders(VirtualModel model) => _simulated[model.Id];
+    /// <summary>
+    /// The providers of <paramref name="model"/> that answer from the built-in simulator: worked out once for each
+    /// configured model, and afresh for one a request's override changed.
+    /// </summary>
+    public IReadOnlyList<Provider> SimulatedProviders(VirtualModel model) =>
+        Models.TryGet(model.Id, out var configured) && ReferenceEquals(configured, model) ? _simulated[model.Id] : SimulatedOf(model);
+
+    private IReadOnlyList<Provider> SimulatedOf(VirtualModel model) =>
+    [
+        .. model.AllAgents.Select(agent => agent.Provider).Distinct(StringComparer.OrdinalIgnoreCase)
+            .Select(name => Providers.TryGet(name, out var provider) ? provider : null)
+            .OfType<Provider>()
+            .Where(provider => provider.IsSimulated),
+    ];
 
     /// <summary>Takes a hold for one more request, unless the snapshot has been let go of already.</summary>
     internal bool TryHold()

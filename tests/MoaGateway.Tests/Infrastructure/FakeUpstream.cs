@@ -17,7 +17,7 @@ namespace MoaGateway.Tests.Infrastructure;
 /// <summary>How the fake answers one model: what it says, how slowly, and how it misbehaves.</summary>
 public sealed record FakeReply
 {
-    /// <summary>The answer; null means "answer from {model}".</summary>
+    /// <summary>The answer; null means "answer from {model}", and "answer from {model} (seed {seed})" for a call with a seed, as sampling differs by seed.</summary>
     public string? Text { get; init; }
 
     public TimeSpan Delay { get; init; }
@@ -132,6 +132,8 @@ public sealed class FakeUpstream : IAsyncDisposable
         var app = builder.Build();
         var fake = new FakeUpstream(app, record);
         app.MapPost("/v1/chat/completions", fake.HandleAsync);
+        // For pass-through of the Responses API: requests are recorded and answered as scripted, like chat completions.
+        app.MapPost("/v1/responses", fake.HandleAsync);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
         fake.BaseUrl = address + "/v1";
@@ -153,7 +155,7 @@ public sealed class FakeUpstream : IAsyncDisposable
 
     public IReadOnlyList<RecordedRequest> RequestsFor(string model) => [.. Requests.Where(r => r.Model == model)];
 
-    public static string DefaultText(string model) => $"answer from {model}";
+    public static string DefaultText(string model, long? seed = null) => seed is null ? $"answer from {model}" : $"answer from {model} (seed {seed})";
 
     private async Task HandleAsync(HttpContext context)
     {
@@ -218,7 +220,7 @@ public sealed class FakeUpstream : IAsyncDisposable
                 return;
             }
 
-            var text = reply.Text ?? DefaultText(model);
+            var text = reply.Text ?? DefaultText(model, json["seed"]?.GetValue<long>());
             if (reply.EventStream is { } pieces)
             {
                 await WriteEventStreamAsync(context, pieces, reply.TokenDelay, aborted);

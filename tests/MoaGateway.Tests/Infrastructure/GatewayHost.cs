@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using OpenAI;
 using OpenAI.Chat;
+using OpenAI.Responses;
 
 namespace MoaGateway.Tests.Infrastructure;
 
@@ -50,6 +51,16 @@ public sealed class GatewayHost : IAsyncDisposable
             RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
             NetworkTimeout = TimeSpan.FromSeconds(60),
         }).GetChatClient(model);
+
+    /// <summary>The official OpenAI SDK's Responses client pointed at the gateway, its retries off as in <see cref="ChatClient"/>.</summary>
+    public ResponsesClient ResponsesClient(string apiKey = "client-key-unused") => new(
+        new ApiKeyCredential(apiKey),
+        new ResponsesClientOptions
+        {
+            Endpoint = new Uri(BaseAddress, "/v1"),
+            RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
+            NetworkTimeout = TimeSpan.FromSeconds(60),
+        });
 
     /// <summary>Stops the host as SIGTERM would: no new connections, in-flight requests drain.</summary>
     public Task StopAsync() => _app.StopAsync();

@@ -21,15 +21,21 @@ public sealed class ConfigurationTests
         .Set("MoaGateway:Providers:together:Simulation:TokensPerSecond", "0");
 
     [Fact]
-    public async Task Development_without_keys_serves_moa_and_moa_lite_from_the_simulator_and_says_so()
+    public async Task Development_without_keys_serves_the_shipped_models_from_the_simulator_and_says_so()
     {
         await using var gateway = await GatewayHost.StartAsync(Shipped("Development"));
 
         var models = JsonNode.Parse(await gateway.Http.GetStringAsync("/v1/models"))!["data"]!.AsArray();
-        Assert.Equal(["moa", "moa-lite"], models.Select(m => m!["id"]!.GetValue<string>()));
+        Assert.Equal(["moa", "moa-lite", "self-moa"], models.Select(m => m!["id"]!.GetValue<string>()));
         Assert.All(models, m => Assert.Equal("moagateway (simulated)", m!["owned_by"]!.GetValue<string>()));
 
-        foreach (var (model, aggregator, calls) in new[] { ("moa-lite", "Qwen/Qwen2.5-72B-Instruct-Turbo", 7), ("moa", "Qwen/Qwen3-235B-A22B-Instruct-2507-tput", 13) })
+        foreach (var (model, aggregator, calls) in new[]
+                 {
+                     ("moa-lite", "Qwen/Qwen2.5-72B-Instruct-Turbo", 7),
+                     ("moa", "Qwen/Qwen3-235B-A22B-Instruct-2507-tput", 13),
+                     // Self-MoA: six samples of the aggregator's own model.
+                     ("self-moa", "Qwen/Qwen3-235B-A22B-Instruct-2507-tput", 7),
+                 })
         {
             var text = "";
             ChatTokenUsage? usage = null;
@@ -84,6 +90,25 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public async Task Shipped_self_moa_samples_one_model_six_times_and_aggregates_the_six_answers_with_it()
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        await using var gateway = await GatewayHost.StartAsync(Shipped("Production").Provider("together", upstream));
+
+        ChatCompletion answer = await gateway.ChatClient("self-moa").CompleteChatAsync([new UserChatMessage("Hi")]);
+
+        const string model = "Qwen/Qwen3-235B-A22B-Instruct-2507-tput";
+        Assert.Equal(FakeUpstream.DefaultText(model), answer.Content[0].Text);
+        var samples = upstream.Requests.Where(r => r.Json.ContainsKey("seed")).ToList();
+        Assert.Equal(6, samples.Count);
+        Assert.All(samples, r => Assert.Equal((model, 0.7), (r.Model, Math.Round(r.Json["temperature"]!.GetValue<double>(), 3))));
+        Assert.Equal(6, samples.Select(r => r.Json["seed"]!.GetValue<long>()).Distinct().Count());
+        var aggregator = Assert.Single(upstream.Requests, r => !r.Json.ContainsKey("seed"));
+        Assert.Equal(model, aggregator.Model);
+        Assert.Contains("\n6. answer from " + model + " (seed ", aggregator.SystemText, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Extra_config_file_adds_models_over_the_shipped_file()
     {
         await using var upstream = await FakeUpstream.StartAsync();
@@ -104,7 +129,7 @@ public sealed class ConfigurationTests
         await using var gateway = await GatewayHost.StartAsync(Shipped("Production").Provider("together", upstream).Set("MOAGATEWAY_CONFIG", extra));
 
         var ids = JsonNode.Parse(await gateway.Http.GetStringAsync("/v1/models"))!["data"]!.AsArray().Select(m => m!["id"]!.GetValue<string>());
-        Assert.Equal(["house-blend", "moa", "moa-lite"], ids);
+        Assert.Equal(["house-blend", "moa", "moa-lite", "self-moa"], ids);
         using var response = await gateway.Http.PostAsJsonAsync("/v1/chat/completions", new { model = "house-blend", messages = new[] { new { role = "user", content = "Hi" } } });
         response.EnsureSuccessStatusCode();
         Assert.Equal(["tiny-1", "tiny-2", "tiny-agg"], upstream.Requests.Select(r => r.Model).Order());

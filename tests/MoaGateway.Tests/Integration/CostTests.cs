@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using MoaGateway.Tests.Infrastructure;
 using OpenAI.Chat;
+using OpenAI.Responses;
 
 namespace MoaGateway.Tests.Integration;
 
@@ -114,6 +115,30 @@ public sealed class CostTests : GatewayTest, IDisposable
         Assert.NotNull(sdkUsage);
         Assert.Equal(1600, sdkUsage.InputTokenDetails.CachedTokenCount);
         Assert.Equal(2, sdkUsage.OutputTokenDetails.ReasoningTokenCount);
+    }
+
+    [Fact]
+    public async Task A_response_of_the_responses_api_carries_the_same_cost_and_token_details()
+    {
+        using var answer = await Gateway.Http.PostAsJsonAsync("/v1/responses", new { model = "mix", input = "Hi" });
+        var usage = JsonNode.Parse(await answer.Content.ReadAsStringAsync())!["usage"]!;
+        ResponseResult sdk = await Gateway.ResponsesClient().CreateResponseAsync(new CreateResponseOptions("mix", [ResponseItem.CreateUserMessageItem("Hi")]));
+
+        Assert.Equal(CostOfA + CostOfB + CostOfAgg, usage["cost"]!.GetValue<decimal>());
+        Assert.True(usage["cost_complete"]!.GetValue<bool>());
+        Assert.Equal(CostOfAgg, usage["moa"]!["aggregator"]!["cost"]!.GetValue<decimal>());
+        Assert.Equal(1600, sdk.Usage.InputTokenDetails.CachedTokenCount);
+        Assert.Equal(2, sdk.Usage.OutputTokenDetails.ReasoningTokenCount);
+    }
+
+    [Fact]
+    public async Task The_completed_event_of_a_streamed_response_carries_the_cost()
+    {
+        using var response = await Gateway.Http.PostAsJsonAsync("/v1/responses", new { model = "mix", input = "Hi", stream = true });
+        var transcript = await SseTranscript.ReadAsync(response);
+
+        var completed = Assert.Single(transcript.JsonEvents, e => e["type"]!.GetValue<string>() == "response.completed");
+        Assert.Equal(CostOfA + CostOfB + CostOfAgg, completed["response"]!["usage"]!["cost"]!.GetValue<decimal>());
     }
 
     [Fact]

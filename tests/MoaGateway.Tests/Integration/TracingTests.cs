@@ -99,6 +99,27 @@ public sealed class TracingTests : IDisposable
         Assert.Equal(ActivityStatusCode.Error, Assert.Single(spans, s => s.DisplayName == "moa layer 1").Status);
     }
 
+    [Fact]
+    public async Task Each_sample_has_a_span_of_its_own_with_its_index_and_seed()
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        await using var gateway = await GatewayHost.StartAsync(new GatewaySettings()
+            .Provider("fake", upstream)
+            .Model("sampled", [["s"]], "agg")
+            .Set("MoaGateway:Models:sampled:Layers:0:Agents:0:Samples", "2"));
+        var traceId = ActivityTraceId.CreateRandom();
+        var clientSpanId = ActivitySpanId.CreateRandom();
+
+        await SendAsync(gateway, "sampled", traceId, clientSpanId);
+
+        var spans = await SpansOfAsync(traceId, clientSpanId, expected: "chat agg");
+        var samples = spans.Where(s => s.DisplayName == "chat s").OrderBy(s => (int)s.GetTagItem("moa.sample")!).ToList();
+        Assert.Equal([0, 1], samples.Select(s => s.GetTagItem("moa.sample")));
+        Assert.All(samples, s => Assert.Equal(0, s.GetTagItem("moa.agent")));
+        Assert.Equal(2, samples.Select(s => s.GetTagItem("gen_ai.request.seed")).Distinct().Count());
+        Assert.Null(Assert.Single(spans, s => s.DisplayName == "chat agg").GetTagItem("moa.sample"));
+    }
+
     private static async Task SendAsync(GatewayHost gateway, string model, ActivityTraceId traceId, ActivitySpanId clientSpanId)
     {
         // No header propagation by the test's own client: the traceparent below is the only one.

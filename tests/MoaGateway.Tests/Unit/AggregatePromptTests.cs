@@ -74,4 +74,23 @@ public sealed class AggregatePromptTests
         Assert.StartsWith("Dev rule.\n\nCombine.", injected[0].Content[0].Text, StringComparison.Ordinal);
         Assert.Equal(2, injected.Count);
     }
+
+    [Theory]
+    [InlineData("short", 10, "short")]
+    [InlineData("exactly10!", 10, "exactly10!")]
+    [InlineData("a longer answer", 8, "a longer [... truncated]")]
+    // A cut that would split a surrogate pair keeps the pair out whole.
+    [InlineData("abc\U0001F600def", 4, "abc [... truncated]")]
+    public void A_reference_is_capped_with_a_visible_marker(string reference, int max, string expected)
+    {
+        Assert.Equal(expected, AggregatePrompt.Cap(reference, max));
+    }
+
+    [Fact]
+    public void Without_a_cap_a_reference_stays_whole()
+    {
+        var reference = new string('x', 100_000);
+
+        Assert.Same(reference, AggregatePrompt.Cap(reference, null));
+    }
 }

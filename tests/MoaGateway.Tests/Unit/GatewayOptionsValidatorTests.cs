@@ -119,4 +119,68 @@ public sealed class GatewayOptionsValidatorTests
 
         Assert.Contains(Failures(options), f => f.StartsWith("MoaGateway:Models:team/m: a virtual model id cannot contain '/'", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void An_agent_object_may_write_its_model_as_provider_slash_model()
+    {
+        var options = Valid();
+        options.Models["m"].Layers[0].Agents[0] = new AgentOptions { Model = "p/org/a", Samples = 3 };
+        Assert.Empty(Failures(options));
+
+        options.Models["m"].Layers[0].Agents[0] = new AgentOptions { Model = "nope/a" };
+        options.Models["m"].Aggregator = new AgentOptions { Model = "agg" };
+        Assert.Equal(
+        [
+            "MoaGateway:Models:m:Layers:0:Agents:0 names provider 'nope', which is not configured (known: p).",
+            "MoaGateway:Models:m:Aggregator:Provider is required, unless Model is '<provider>/<model>'.",
+        ], Failures(options));
+    }
+
+    [Fact]
+    public void Samples_are_counted_as_answers_of_the_layer_and_refused_on_the_aggregator()
+    {
+        var options = Valid();
+        var layer = options.Models["m"].Layers[0];
+        layer.Agents[0].Samples = 3;
+        layer.MinAgents = 3;
+        layer.Quorum = 3;
+        Assert.Empty(Failures(options));
+
+        layer.Agents[0].Samples = 0;
+        layer.Quorum = 4;
+        options.Models["m"].Aggregator!.Samples = 2;
+        Assert.Equal(
+        [
+            "MoaGateway:Models:m:Layers:0:Agents:0:Samples must be between 1 and 100.",
+            "MoaGateway:Models:m:Layers:0:MinAgents must be between 1 and the layer's 1 agents.",
+            "MoaGateway:Models:m:Layers:0:Quorum must be between MinAgents (3) and the layer's 1 agents.",
+            "MoaGateway:Models:m:Aggregator:Samples applies to proposers only: the aggregator answers once, and its fallbacks only when it fails.",
+        ], Failures(options));
+    }
+
+    [Fact]
+    public void A_reference_cap_below_one_is_named()
+    {
+        var options = Valid();
+        options.Models["m"].MaxReferenceCharacters = 0;
+
+        Assert.Equal(["MoaGateway:Models:m:MaxReferenceCharacters must be at least 1."], Failures(options));
+    }
+
+    [Fact]
+    public void Override_limits_and_models_that_cannot_work_are_named()
+    {
+        var options = Valid();
+        options.Overrides.MaxLayers = 0;
+        options.Overrides.MaxUpstreamCalls = -1;
+        options.Overrides.AllowedModels.AddRange(["p/*", "m", "q/x"]);
+
+        Assert.Equal(
+        [
+            "MoaGateway:Overrides:MaxLayers must be greater than 0.",
+            "MoaGateway:Overrides:MaxUpstreamCalls must be greater than 0.",
+            "MoaGateway:Overrides:AllowedModels:1 'm' is not '<provider>/<model>' or '<provider>/*': the agents of an override are upstream models.",
+            "MoaGateway:Overrides:AllowedModels:2 'q/x' names provider 'q', which is not configured (known: p).",
+        ], Failures(options));
+    }
 }

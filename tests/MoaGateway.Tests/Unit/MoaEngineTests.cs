@@ -84,6 +84,87 @@ public sealed class MoaEngineTests
         Assert.False(invoker.Received.ContainsKey("agg"));
     }
 
+    [Fact]
+    public async Task Each_sample_is_a_call_of_its_own_with_a_distinct_seed_and_a_reference_of_its_own()
+    {
+        var sampled = new VirtualModel(
+            "self", null, [new LayerSpec([new AgentSpec("p", "a1"), new AgentSpec("p", "s") { Samples = 3 }])], [new AgentSpec("p", "agg")], "Combine.");
+        var invoker = new ScriptedInvoker();
+        var run = new MoaRun(sampled);
+
+#pragma warning disable OPENAI001 // The SDK marks seed as evaluation-only.
+        await Drain(new MoaEngine(invoker, NullLogger<MoaEngine>.Instance).RunAsync(
+            sampled, [new UserChatMessage("Q")], () => new ChatCompletionOptions { Seed = 40 }, streamed: true, run, default));
+#pragma warning restore OPENAI001
+
+        // Seeds follow the client's, one more for each call of the layer; the unsampled agent gets none.
+        Assert.Equal(
+            [(new CallPosition(1, 0), (long?)null), (new CallPosition(1, 1, 0), 41), (new CallPosition(1, 1, 1), 42), (new CallPosition(1, 1, 2), 43)],
+            run.Calls.Where(call => !call.IsAggregator).Select(call => (call.Position, call.Agent.Seed)));
+        Assert.EndsWith(
+            "Responses from models:\n1. text of a1\n2. text of s, seed 41\n3. text of s, seed 42\n4. text of s, seed 43",
+            invoker.Received["agg"][0].Content[0].Text,
+            StringComparison.Ordinal);
+        Assert.Equal(5, sampled.UpstreamCallCount);
+    }
+
+    [Fact]
+    public async Task Samples_without_a_client_seed_still_get_distinct_seeds()
+    {
+        var sampled = new VirtualModel("self", null, [new LayerSpec([new AgentSpec("p", "s") { Samples = 4 }])], [new AgentSpec("p", "agg")], "Combine.");
+        var run = new MoaRun(sampled);
+
+        await Drain(new MoaEngine(new ScriptedInvoker(), NullLogger<MoaEngine>.Instance).RunAsync(
+            sampled, [new UserChatMessage("Q")], () => new ChatCompletionOptions(), streamed: true, run, default));
+
+        var seeds = run.Calls.Where(call => !call.IsAggregator).Select(call => call.Agent.Seed).ToList();
+        Assert.All(seeds, seed => Assert.NotNull(seed));
+        Assert.Equal(4, seeds.Distinct().Count());
+    }
+
+    [Theory]
+    [InlineData("", "stop", "p/a1 answered with no text.")]
+    [InlineData(" \n\t ", "stop", "p/a1 answered with no text.")]
+    [InlineData("", "length", "p/a1 reached its token limit before any text.")]
+    public async Task An_empty_answer_is_reported_empty_and_left_out_of_the_references(string text, string finishReason, string error)
+    {
+        var invoker = new ScriptedInvoker { Answer = agent => agent.Model == "a1" ? (text, finishReason) : ($"text of {agent.Model}", "stop") };
+        var run = new MoaRun(TwoLayers);
+
+        await Drain(new MoaEngine(invoker, NullLogger<MoaEngine>.Instance).RunAsync(TwoLayers, [new UserChatMessage("Q")], () => new ChatCompletionOptions(), streamed: true, run, default));
+
+        var empty = run.Calls.Single(call => call.Agent.Model == "a1");
+        Assert.Equal((CallOutcome.Empty, error), (empty.Outcome, empty.Error));
+        Assert.EndsWith("Responses from models:\n1. text of a2", invoker.Received["b1"][0].Content[0].Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_empty_answer_does_not_count_toward_MinAgents()
+    {
+        var model = TwoLayers with { Layers = [new LayerSpec([new AgentSpec("p", "a1"), new AgentSpec("p", "a2")], MinAgents: 2)] };
+        var invoker = new ScriptedInvoker { Answer = agent => (agent.Model == "a1" ? " " : "text", "stop") };
+
+        var error = await Assert.ThrowsAsync<ProviderException>(() =>
+            Drain(new MoaEngine(invoker, NullLogger<MoaEngine>.Instance).RunAsync(model, [new UserChatMessage("Q")], () => new ChatCompletionOptions(), streamed: true, new MoaRun(model), default)));
+
+        Assert.Equal("Proposer layer 1 got 1 answer(s), fewer than the 2 it needs (p/a1 answered with no text.).", error.Message);
+        Assert.Equal(ProviderFailure.Error, error.Failure);
+    }
+
+    [Fact]
+    public async Task References_longer_than_MaxReferenceCharacters_are_cut_with_a_marker()
+    {
+        var model = TwoLayers with { MaxReferenceCharacters = 6 };
+        var invoker = new ScriptedInvoker();
+
+        await Drain(new MoaEngine(invoker, NullLogger<MoaEngine>.Instance).RunAsync(model, [new UserChatMessage("Q")], () => new ChatCompletionOptions(), streamed: true, new MoaRun(model), default));
+
+        Assert.EndsWith(
+            $"Responses from models:\n1. text o{AggregatePrompt.TruncationMarker}\n2. text o{AggregatePrompt.TruncationMarker}",
+            invoker.Received["b1"][0].Content[0].Text,
+            StringComparison.Ordinal);
+    }
+
     private static async Task Drain(IAsyncEnumerable<ChatDelta> deltas)
     {
         await foreach (var _ in deltas)
@@ -91,10 +172,13 @@ public sealed class MoaEngineTests
         }
     }
 
-    /// <summary>Answers "text of {model}" at once, remembering the messages each model received.</summary>
+    /// <summary>Answers "text of {model}" (and its seed, for a sample) at once, remembering the messages each model received.</summary>
     private sealed class ScriptedInvoker : IAgentInvoker
     {
         public Func<AgentSpec, bool> Fails { get; init; } = _ => false;
+
+        public Func<AgentSpec, (string Text, string FinishReason)> Answer { get; init; } =
+            agent => (agent.Seed is { } seed ? $"text of {agent.Model}, seed {seed}" : $"text of {agent.Model}", "stop");
 
         public Func<AgentSpec, TokenCounts?> UsageOf { get; init; } = _ => new TokenCounts(10, 5);
 
@@ -123,8 +207,9 @@ public sealed class MoaEngineTests
                 return Task.FromException<AgentAnswer>(new ProviderException($"{agent} broke"));
             }
 
-            progress.Received(new ChatDelta(Content: $"text of {agent.Model}", FinishReason: "stop", Usage: UsageOf(agent)));
-            return Task.FromResult(new AgentAnswer($"text of {agent.Model}", "stop"));
+            var (text, finishReason) = Answer(agent);
+            progress.Received(new ChatDelta(Content: text, FinishReason: finishReason, Usage: UsageOf(agent)));
+            return Task.FromResult(new AgentAnswer(text, finishReason));
         }
 
         public async IAsyncEnumerable<ChatDelta> StreamAsync(

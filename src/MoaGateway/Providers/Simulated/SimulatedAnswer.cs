@@ -3,8 +3,9 @@ using System.Text.Json;
 namespace MoaGateway.Providers.Simulated;
 
 /// <summary>
-/// A deterministic stand-in for a model's answer: the same model and conversation always give the same tokens.
-/// It counts one token per whitespace-separated word, for the prompt it reads and the answer it writes alike.
+/// A deterministic stand-in for a model's answer: the same model, conversation and seed always give the same tokens,
+/// and another seed other tokens, as sampling would. It counts one token per whitespace-separated word, for the
+/// prompt it reads and the answer it writes alike.
 /// </summary>
 internal static class SimulatedAnswer
 {
@@ -15,7 +16,8 @@ internal static class SimulatedAnswer
         "steps", "with", "sound", "reasoning", "overall", "context", "matters", "most",
     ];
 
-    public static IReadOnlyList<string> Tokens(string model, JsonElement messages, int answerTokens, int? maxTokens, out string finishReason)
+    public static IReadOnlyList<string> Tokens(
+        string model, JsonElement messages, long? seed, int answerTokens, int? maxTokens, out string finishReason)
     {
         var references = CountReferences(messages);
         // The text says it is simulated, for whoever reads only the answer.
@@ -25,7 +27,7 @@ internal static class SimulatedAnswer
         var tokens = new List<string>(answerTokens);
         tokens.AddRange(opening.Split(' '));
 
-        var random = Seed(model, LastUserText(messages));
+        var random = Seed(model, LastUserText(messages), seed);
         while (tokens.Count < answerTokens)
         {
             random ^= random << 13;
@@ -121,10 +123,10 @@ internal static class SimulatedAnswer
     }
 
     /// <summary>FNV-1a, stable across processes (unlike string.GetHashCode), never zero so the xorshift above keeps moving.</summary>
-    private static ulong Seed(string model, string prompt)
+    private static ulong Seed(string model, string prompt, long? seed)
     {
         var hash = 14695981039346656037UL;
-        foreach (var c in string.Concat(model, "\n", prompt))
+        foreach (var c in string.Concat(model, "\n", prompt, seed is { } value ? $"\n{value}" : ""))
         {
             hash = (hash ^ c) * 1099511628211UL;
         }

@@ -49,7 +49,10 @@ public sealed class SimulatedProviderHandler(SimulationOptions options) : HttpMe
             }
 
             var modelName = model.GetString()!;
-            var tokens = SimulatedAnswer.Tokens(modelName, messages, options.AnswerTokens, MaxTokens(root), out var finishReason);
+            var seed = root.TryGetProperty("seed", out var seedValue) && seedValue.ValueKind == JsonValueKind.Number && seedValue.TryGetInt64(out var number)
+                ? number
+                : (long?)null;
+            var tokens = SimulatedAnswer.Tokens(modelName, messages, seed, options.AnswerTokens, MaxTokens(root), out var finishReason);
             var usage = new TokenCounts(SimulatedAnswer.CountPromptTokens(messages), tokens.Count);
             var header = CompletionHeader.Create(modelName, SystemFingerprint);
 

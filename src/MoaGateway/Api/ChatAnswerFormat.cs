@@ -1,0 +1,44 @@
+using MoaGateway.Costs;
+using MoaGateway.Moa;
+using MoaGateway.OpenAiWire;
+
+namespace MoaGateway.Api;
+
+/// <summary>The chat completions shape: one <c>chat.completion</c>, or <c>chat.completion.chunk</c> events ending in <c>[DONE]</c>.</summary>
+internal sealed class ChatAnswerFormat(CompletionHeader header, bool includeUsage) : IAnswerFormat
+{
+    private readonly ChatAnswer _answer = new();
+    private bool _withRole = true;
+
+    public void Append(ChatDelta delta) => _answer.Append(delta);
+
+    public IResult Complete(MoaRun run, MixtureCost cost) => new JsonWriterResult(json =>
+        ChatCompletionJson.WriteCompletion(json, header, _answer, run.TotalUsage, usage => MoaUsageJson.Write(usage, run, cost)));
+
+    public void WriteDelta(SseWriter sse, ChatDelta delta)
+    {
+        if (delta.HasChoice)
+        {
+            ChatCompletionJson.WriteChunk(sse.BeginEvent(), header, delta, _withRole);
+            sse.EndEvent();
+            _withRole = false;
+        }
+    }
+
+    public void WriteEnd(SseWriter sse, MoaRun run, MixtureCost cost)
+    {
+        if (includeUsage)
+        {
+            ChatCompletionJson.WriteUsageChunk(sse.BeginEvent(), header, run.TotalUsage, usage => MoaUsageJson.Write(usage, run, cost));
+            sse.EndEvent();
+        }
+
+        sse.WriteDone();
+    }
+
+    public void WriteFailure(SseWriter sse, OpenAiError failure, MoaRun run, MixtureCost cost)
+    {
+        failure.WriteTo(sse.BeginEvent());
+        sse.EndEvent();
+    }
+}

@@ -1,0 +1,98 @@
+using System.Text.Json;
+using MoaGateway.Configuration;
+using MoaGateway.Forwarding;
+using MoaGateway.Moa;
+using MoaGateway.Providers;
+using MoaGateway.Security;
+using MoaGateway.Serving;
+
+namespace MoaGateway.Api;
+
+/// <summary>
+/// The one place a request's <c>model</c> decides where it goes, for every endpoint that takes one: a virtual model
+/// runs as a mixture; <c>&lt;provider&gt;/&lt;model&gt;</c> passes through to the same endpoint of that provider.
+/// </summary>
+internal sealed class ModelRouter(IPassthroughForwarder forwarder, ShutdownDrain drain)
+{
+    /// <param name="context">The request.</param>
+    /// <param name="model">The request's <c>model</c>.</param>
+    /// <param name="body">The request body as the client sent it, for pass-through.</param>
+    /// <param name="providerPath">The provider's endpoint, relative to its base URL, that pass-through calls.</param>
+    /// <param name="moa">The request's <c>moa</c> object, if it has one: it may reshape a virtual model, and refuses pass-through.</param>
+    /// <param name="mixture">Answers for a virtual model (as the request's <c>moa</c> reshaped it), within the request's scope.</param>
+    public async Task<IResult> RouteAsync(
+        HttpContext context,
+        string model,
+        ReadOnlyMemory<byte> body,
+        string providerPath,
+        JsonElement? moa,
+        Func<VirtualModel, RequestScope, Task<IResult>> mixture)
+    {
+        if (!ClientKey.Allows(context, model))
+        {
+            return OpenAiError.ModelNotAllowed(model);
+        }
+
+        var configuration = ConfigurationSnapshot.Of(context);
+        var cancellationToken = context.RequestAborted;
+        if (configuration.Models.TryGet(model, out var virtualModel))
+        {
+            if (moa is { } extension)
+            {
+                virtualModel = MoaExtension.Read(extension, virtualModel, configuration.Options, context.Features.Get<ClientKey>(), out var error)?.Model;
+                if (virtualModel is null)
+                {
+                    return error!;
+                }
+            }
+
+            using var scope = new RequestScope(TimeSpan.FromSeconds(configuration.Options.RequestTimeoutSeconds), cancellationToken, drain.Over);
+            return await mixture(virtualModel, scope);
+        }
+
+        var target = PassthroughTarget(model, configuration.Providers);
+        if (moa is not null && target != default)
+        {
+            return OpenAiError.MoaOnPassthrough(model);
+        }
+
+        return target switch
+        {
+            (Provider provider, string providerModel, _) =>
+                await PassthroughAsync(context, provider, providerPath, ModelField.Replace(body.Span, providerModel), cancellationToken),
+            (_, _, string unavailable) => OpenAiError.ProviderUnavailable(unavailable),
+            _ => OpenAiError.ModelNotFound(model),
+        };
+    }
+
+    private async Task<IResult> PassthroughAsync(HttpContext context, Provider provider, string path, byte[] body, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await forwarder.ForwardAsync(context, provider, path, body, cancellationToken);
+        }
+        catch (ProviderException exception) when (!context.Response.HasStarted)
+        {
+            return OpenAiError.FromProvider(exception);
+        }
+        catch (ProviderException exception)
+        {
+            await StreamCutOff.EndAsync(context, OpenAiError.FromProvider(exception));
+        }
+
+        return Results.Empty;
+    }
+
+    /// <summary>The provider and model of a <c>provider/model</c> name, or why that provider cannot be used.</summary>
+    private static (Provider? Provider, string? Model, string? Unavailable) PassthroughTarget(string name, ProviderRegistry providers)
+    {
+        if (!ProviderModel.TryParse(name, out var target))
+        {
+            return default;
+        }
+
+        return providers.TryGet(target.Provider, out var registered)
+            ? (registered, target.Model, null)
+            : (null, null, providers.UnavailableReason(target.Provider));
+    }
+}
