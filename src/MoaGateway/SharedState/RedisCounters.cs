@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Net;
 using MoaGateway.Configuration;
 using MoaGateway.Costs;
 using StackExchange.Redis;
@@ -54,7 +55,7 @@ public sealed partial class RedisCounters : IClientKeyCounters, IAsyncDisposable
         _configuration.BacklogPolicy = BacklogPolicy.FailFast;
         _configuration.AsyncTimeout = _configuration.SyncTimeout = (int)Math.Ceiling(options.TimeoutMs);
         _configuration.ReconnectRetryPolicy = new ExponentialRetry(250, 5000);
-        Endpoints = string.Join(", ", _configuration.EndPoints.Select(endpoint => endpoint.ToString()));
+        Endpoints = string.Join(", ", _configuration.EndPoints.Select(endpoint => endpoint is DnsEndPoint dns ? $"{dns.Host}:{dns.Port}" : endpoint.ToString()));
     }
 
     /// <summary>The settings these counters were made for; a reload that changes them gets counters of its own.</summary>
