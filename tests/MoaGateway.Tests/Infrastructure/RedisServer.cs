@@ -7,7 +7,8 @@ namespace MoaGateway.Tests.Infrastructure;
 
 /// <summary>
 /// Debian's <c>redis-server</c> on a free loopback port, without persistence, for one test: killed (SIGKILL, as a crash
-/// would) and started again on the same port on demand, and always killed when disposed.
+/// would) and started again on the same port, or frozen (SIGSTOP, as a hung server) and thawed, on demand; always
+/// killed when disposed.
 /// </summary>
 public sealed class RedisServer : IDisposable
 {
@@ -69,10 +70,22 @@ public sealed class RedisServer : IDisposable
         }
     }
 
+    /// <summary>Stops the server with SIGSTOP: connections stay open and nothing is answered, as with a Redis that hangs.</summary>
+    public Task FreezeAsync() => SignalAsync("-STOP");
+
+    /// <summary>Lets a frozen server go on (SIGCONT), with every count it held.</summary>
+    public Task ThawAsync() => SignalAsync("-CONT");
+
     public void Dispose()
     {
         Kill();
         _process?.Dispose();
+    }
+
+    private async Task SignalAsync(string signal)
+    {
+        using var kill = Process.Start("kill", [signal, _process!.Id.ToString(CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
     }
 
     private async Task<bool> AnswersAsync()

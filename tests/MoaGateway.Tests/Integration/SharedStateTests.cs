@@ -183,13 +183,70 @@ public sealed class SharedStateTests : IAsyncLifetime
         });
     }
 
+    [RedisFact]
+    public async Task With_redis_frozen_no_request_waits_on_it_longer_than_its_timeout()
+    {
+        using var redis = await RedisServer.StartAsync();
+        var (a, _) = await StartReplicasAsync(redis, ("RequestsPerMinute", "100"), timeoutMs: 300);
+        await redis.FreezeAsync();
+        try
+        {
+            var frozen = Stopwatch.StartNew();
+            using var first = await ChatAsync(a, Key);
+            using var second = await ChatAsync(a, Key);
+
+            // The first waits out its timeout and the replica counts alone; the second does not ask the frozen Redis at all.
+            Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+            Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+            Assert.True(frozen.Elapsed < TimeSpan.FromSeconds(20), $"two requests took {frozen.Elapsed.TotalSeconds:0.0} s with Redis frozen");
+            Assert.Equal("degraded", JsonNode.Parse(await a.Http.GetStringAsync("/readyz"))!["checks"]!["redis"]!["status"]!.GetValue<string>());
+        }
+        finally
+        {
+            await redis.ThawAsync();
+        }
+
+        await Eventually.True(async () => JsonNode.Parse(await a.Http.GetStringAsync("/readyz"))!["checks"]!["redis"]!["status"]!.GetValue<string>() == "healthy");
+    }
+
+    [RedisFact]
+    public async Task A_client_that_goes_away_mid_stream_gives_its_slot_back_at_once()
+    {
+        using var redis = await RedisServer.StartAsync();
+        _upstream.Reply("agg", new FakeReply { Text = "held answer", HoldAfterFirstToken = new TaskCompletionSource().Task });
+        // The lease is long here, so only the gateway giving the slot back can free it within the test.
+        var (a, b) = await StartReplicasAsync(redis, ("MaxConcurrentRequests", "1"), leaseSeconds: 60);
+        var held = await OpenHeldStreamAsync(a);
+        Assert.Equal(HttpStatusCode.TooManyRequests, await StatusAsync(b));
+
+        held.Dispose();
+
+        await Eventually.True(async () => await StatusAsync(b) == HttpStatusCode.OK);
+        Assert.Contains("agg", await EventuallyAbortedAsync());
+    }
+
+    [RedisFact]
+    public async Task A_replica_stopped_with_sigterm_gives_its_slots_back_as_its_requests_end()
+    {
+        using var redis = await RedisServer.StartAsync();
+        _upstream.Reply("agg", new FakeReply { Text = "held answer", HoldAfterFirstToken = new TaskCompletionSource().Task });
+        var (a, b) = await StartReplicasAsync(redis, ("MaxConcurrentRequests", "1"), leaseSeconds: 60, drainSeconds: 1);
+        using var held = await OpenHeldStreamAsync(a);
+        Assert.Equal(HttpStatusCode.TooManyRequests, await StatusAsync(b));
+
+        Assert.Equal(0, await a.TerminateAsync());
+
+        // The drain cut the held stream, and its slot went back to Redis before the process exited.
+        Assert.Equal(HttpStatusCode.OK, await StatusAsync(b));
+    }
+
     /// <summary>
     /// Two gateway processes sharing <paramref name="redis"/>, <paramref name="limit"/> set for the keys <c>team</c> and
     /// <c>second</c>. Redis calls get <paramref name="timeoutMs"/>: generous where a slow answer on a loaded machine would
     /// make a replica count alone, short where Redis is killed.
     /// </summary>
     private async Task<(GatewayProcess A, GatewayProcess B)> StartReplicasAsync(
-        RedisServer redis, (string Name, string Value) limit, bool failClosed = false, int timeoutMs = 3000)
+        RedisServer redis, (string Name, string Value) limit, bool failClosed = false, int timeoutMs = 3000, int leaseSeconds = 2, int drainSeconds = 30)
     {
         var environment = GatewayProcess.SimulatedEnvironment();
         environment["MoaGateway__Providers__fake__BaseUrl"] = _upstream.BaseUrl;
@@ -204,7 +261,8 @@ public sealed class SharedStateTests : IAsyncLifetime
         environment["MoaGateway__Auth__Keys__unlimited__Sha256"] = Sha256(UnlimitedKey);
         environment["MoaGateway__SharedState__Redis"] = redis.Configuration;
         environment["MoaGateway__SharedState__FailClosed"] = failClosed ? "true" : "false";
-        environment["MoaGateway__SharedState__LeaseSeconds"] = "2";
+        environment["MoaGateway__SharedState__LeaseSeconds"] = leaseSeconds.ToString(CultureInfo.InvariantCulture);
+        environment["MoaGateway__ShutdownDrainSeconds"] = drainSeconds.ToString(CultureInfo.InvariantCulture);
         environment["MoaGateway__SharedState__TimeoutMs"] = timeoutMs.ToString(CultureInfo.InvariantCulture);
         var a = GatewayProcess.Start(environment);
         var b = GatewayProcess.Start(environment);
@@ -230,6 +288,12 @@ public sealed class SharedStateTests : IAsyncLifetime
         var response = await gateway.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return response;
+    }
+
+    private async Task<IReadOnlyList<string>> EventuallyAbortedAsync()
+    {
+        await Eventually.True(() => _upstream.AbortedModels.Count > 0);
+        return _upstream.AbortedModels;
     }
 
     private static async Task<HttpStatusCode> StatusAsync(GatewayProcess gateway)
