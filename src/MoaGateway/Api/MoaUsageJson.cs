@@ -79,15 +79,7 @@ internal static class MoaUsageJson
             json.WriteNumber("seed", seed);
         }
 
-        json.WriteString("status", call.Outcome switch
-        {
-            CallOutcome.Answered => "answered",
-            CallOutcome.TimedOut => "timed_out",
-            CallOutcome.Cut => "cut",
-            CallOutcome.Cancelled => "cancelled",
-            CallOutcome.Empty => "empty",
-            _ => "failed",
-        });
+        json.WriteString("status", Status(call.Outcome));
         json.WriteNumber("attempts", call.Attempts);
         if (call.Usage is { } usage)
         {
@@ -116,4 +108,15 @@ internal static class MoaUsageJson
 
         json.WriteEndObject();
     }
+
+    /// <summary>How a call ended, in the API's words.</summary>
+    public static string Status(CallOutcome outcome) => outcome switch
+    {
+        CallOutcome.Answered => "answered",
+        CallOutcome.TimedOut => "timed_out",
+        CallOutcome.Cut => "cut",
+        CallOutcome.Cancelled => "cancelled",
+        CallOutcome.Empty => "empty",
+        _ => "failed",
+    };
 }

@@ -58,6 +58,12 @@ public sealed class CallProgress
 
     private bool AttemptUnreported => _attemptStreamed && _attemptUsage is null;
 
+    /// <summary>
+    /// For a proposer whose panel is watched live: the invoker writes the call's text here as it arrives. Null
+    /// otherwise, and then nothing is written anywhere.
+    /// </summary>
+    public ProposalFeed? Feed { get; init; }
+
     public void StartAttempt()
     {
         if (_attemptUsage is { } usage)
@@ -68,7 +74,11 @@ public sealed class CallProgress
         _earlierUnreported |= AttemptUnreported;
         _attemptUsage = null;
         _attemptStreamed = false;
-        Interlocked.Increment(ref _attempts);
+        var attempt = Interlocked.Increment(ref _attempts);
+        if (attempt > 1)
+        {
+            Feed?.Retry(attempt);
+        }
     }
 
     /// <summary>Every event the current attempt read. A provider that reports usage more than once in a stream reports running totals, so the latest counts.</summary>
@@ -119,7 +129,7 @@ public sealed record AgentCallReport(
 /// The account of one MoA request: its current stage and every upstream call it made, so the response can
 /// report the true cost of the mixture, not just the aggregator's share.
 /// </summary>
-public sealed class MoaRun(VirtualModel model)
+public sealed class MoaRun(VirtualModel model, Panel? panel = null)
 {
     private readonly long _started = Stopwatch.GetTimestamp();
     private readonly Lock _gate = new();
@@ -127,6 +137,9 @@ public sealed class MoaRun(VirtualModel model)
     private volatile string _stage = "starting";
 
     public VirtualModel Model => model;
+
+    /// <summary>What the proposers said, when the client asked to see it; null otherwise.</summary>
+    public Panel? Panel => panel;
 
     /// <summary>From the start of the run to the aggregator's first delta; null until it arrives.</summary>
     public TimeSpan? TimeToFirstToken { get; private set; }
