@@ -40,6 +40,7 @@ public sealed partial class RedisCounters : IClientKeyCounters, IAsyncDisposable
     private volatile bool _available = true;
     private volatile bool _retired;
     private long _lastWarning = long.MinValue;
+    private int _closed;
 
     public RedisCounters(SharedStateOptions options, LocalCounters local, ILogger<RedisCounters> logger, TimeProvider time)
     {
@@ -154,7 +155,7 @@ public sealed partial class RedisCounters : IClientKeyCounters, IAsyncDisposable
         }
     }
 
-    /// <summary>Replaced by a reload: closes once the slots it holds are given back and the charges it keeps are stored.</summary>
+    /// <summary>No longer used by any configuration or request: closes once the charges it keeps are stored.</summary>
     public void Retire() => _retired = true;
 
     public async ValueTask DisposeAsync()
@@ -167,11 +168,7 @@ public sealed partial class RedisCounters : IClientKeyCounters, IAsyncDisposable
 
         // One last try for charges that could not be stored yet.
         await ResynchroniseAsync(FlushPendingAsync);
-        if (_connection is { IsCompletedSuccessfully: true } connected)
-        {
-            await connected.Result.DisposeAsync();
-        }
-
+        await CloseAsync();
         _stopping.Dispose();
         _resynchronising.Dispose();
     }
@@ -371,7 +368,13 @@ public sealed partial class RedisCounters : IClientKeyCounters, IAsyncDisposable
             return;
         }
 
-        if (_connection is { IsCompletedSuccessfully: true } connected)
+        await CloseAsync();
+    }
+
+    /// <summary>Closes the connection, once: after retirement, or at shutdown, whichever comes first.</summary>
+    private async Task CloseAsync()
+    {
+        if (Interlocked.Exchange(ref _closed, 1) == 0 && _connection is { IsCompletedSuccessfully: true } connected)
         {
             await connected.Result.DisposeAsync();
         }

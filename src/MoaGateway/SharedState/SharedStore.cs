@@ -4,40 +4,35 @@ namespace MoaGateway.SharedState;
 
 /// <summary>
 /// The counters each configuration uses: this process's memory, kept across reloads, or the Redis that
-/// <c>MoaGateway:SharedState</c> names, one connection per distinct setting. A reload that changes the setting retires
-/// the previous connection, which closes once the slots it holds are given back.
+/// <c>MoaGateway:SharedState</c> names, one connection per setting. Counters a reload no longer uses are retired by
+/// <see cref="Serving.LiveConfiguration"/> once the last request that used them has ended; all close at shutdown.
 /// </summary>
 public sealed class SharedStore(ILogger<RedisCounters> logger, TimeProvider time) : IAsyncDisposable
 {
     private readonly Lock _gate = new();
-    private readonly List<RedisCounters> _retired = [];
-    private RedisCounters? _current;
+    private readonly List<RedisCounters> _created = [];
+    private RedisCounters? _latest;
 
     public LocalCounters Local { get; } = new();
 
     /// <summary>The counters for <paramref name="options"/>: the same object as long as the setting does not change.</summary>
     public IClientKeyCounters For(SharedStateOptions options)
     {
+        if (string.IsNullOrEmpty(options.Redis))
+        {
+            return Local;
+        }
+
         lock (_gate)
         {
-            if (_current is { } current && SameSetting(current.Options, options))
+            if (_latest is { } latest && SameSetting(latest.Options, options))
             {
-                return current;
+                return latest;
             }
 
-            if (_current is not null)
-            {
-                _current.Retire();
-                _retired.Add(_current);
-                _current = null;
-            }
-
-            if (string.IsNullOrEmpty(options.Redis))
-            {
-                return Local;
-            }
-
-            return _current = new RedisCounters(options, Local, logger, time);
+            _latest = new RedisCounters(options, Local, logger, time);
+            _created.Add(_latest);
+            return _latest;
         }
     }
 
@@ -46,7 +41,7 @@ public sealed class SharedStore(ILogger<RedisCounters> logger, TimeProvider time
         List<RedisCounters> all;
         lock (_gate)
         {
-            all = [.. _retired, .. _current is null ? [] : new[] { _current }];
+            all = [.. _created];
         }
 
         foreach (var counters in all)

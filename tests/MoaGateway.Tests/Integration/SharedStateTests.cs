@@ -240,6 +240,47 @@ public sealed class SharedStateTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, await StatusAsync(b));
     }
 
+    [RedisFact]
+    public async Task A_reload_that_names_a_redis_counts_there_from_the_next_request_on()
+    {
+        using var redis = await RedisServer.StartAsync();
+        var (_, b) = await StartReplicasAsync(redis, ("RequestsPerMinute", "100"));
+        var directory = Directory.CreateTempSubdirectory("moagateway-shared-").FullName;
+        var file = Path.Combine(directory, "moagateway.json");
+        try
+        {
+            // This one starts counting in its memory, while the replicas above count in Redis.
+            await File.WriteAllTextAsync(file, """{ "MoaGateway": { "SharedState": { "Redis": "" } } }""");
+            var environment = ReplicaEnvironment(redis, ("RequestsPerMinute", "100"), failClosed: false, timeoutMs: 3000, leaseSeconds: 2, drainSeconds: 30);
+            environment.Remove("MoaGateway__SharedState__Redis");
+            environment["MOAGATEWAY_CONFIG"] = file;
+            var reloaded = GatewayProcess.Start(environment);
+            _gateways.Add(reloaded);
+            await reloaded.WaitUntilServingAsync();
+            using (var inMemory = await ChatAsync(reloaded, Key))
+            {
+                Assert.Equal(HttpStatusCode.OK, inMemory.StatusCode);
+            }
+
+            Assert.Equal(0m, await SpentTodayAsync(b));
+
+            await File.WriteAllTextAsync(file, $$"""{ "MoaGateway": { "SharedState": { "Redis": "{{redis.Configuration}}" } } }""");
+            await Eventually.True(async () =>
+                JsonNode.Parse(await reloaded.Http.GetStringAsync("/readyz"))!["checks"]!["redis"]!["description"]!.GetValue<string>().StartsWith("Redis at", StringComparison.Ordinal));
+            using (var shared = await ChatAsync(reloaded, Key))
+            {
+                Assert.Equal(HttpStatusCode.OK, shared.StatusCode);
+            }
+
+            // Only the request made after the reload was charged in Redis, where the other replica reads it.
+            Assert.Equal(0.028m, await SpentTodayAsync(b));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     /// <summary>
     /// Two gateway processes sharing <paramref name="redis"/>, <paramref name="limit"/> set for the keys <c>team</c> and
     /// <c>second</c>. Redis calls get <paramref name="timeoutMs"/>: generous where a slow answer on a loaded machine would
@@ -247,6 +288,18 @@ public sealed class SharedStateTests : IAsyncLifetime
     /// </summary>
     private async Task<(GatewayProcess A, GatewayProcess B)> StartReplicasAsync(
         RedisServer redis, (string Name, string Value) limit, bool failClosed = false, int timeoutMs = 3000, int leaseSeconds = 2, int drainSeconds = 30)
+    {
+        var environment = ReplicaEnvironment(redis, limit, failClosed, timeoutMs, leaseSeconds, drainSeconds);
+        var a = GatewayProcess.Start(environment);
+        var b = GatewayProcess.Start(environment);
+        _gateways.Add(a);
+        _gateways.Add(b);
+        await Task.WhenAll(a.WaitUntilServingAsync(), b.WaitUntilServingAsync());
+        return (a, b);
+    }
+
+    private Dictionary<string, string> ReplicaEnvironment(
+        RedisServer redis, (string Name, string Value) limit, bool failClosed, int timeoutMs, int leaseSeconds, int drainSeconds)
     {
         var environment = GatewayProcess.SimulatedEnvironment();
         environment["MoaGateway__Providers__fake__BaseUrl"] = _upstream.BaseUrl;
@@ -264,12 +317,7 @@ public sealed class SharedStateTests : IAsyncLifetime
         environment["MoaGateway__SharedState__LeaseSeconds"] = leaseSeconds.ToString(CultureInfo.InvariantCulture);
         environment["MoaGateway__ShutdownDrainSeconds"] = drainSeconds.ToString(CultureInfo.InvariantCulture);
         environment["MoaGateway__SharedState__TimeoutMs"] = timeoutMs.ToString(CultureInfo.InvariantCulture);
-        var a = GatewayProcess.Start(environment);
-        var b = GatewayProcess.Start(environment);
-        _gateways.Add(a);
-        _gateways.Add(b);
-        await Task.WhenAll(a.WaitUntilServingAsync(), b.WaitUntilServingAsync());
-        return (a, b);
+        return environment;
     }
 
     /// <summary>Waits, when the current minute is nearly over, for the next: a fixed window that turned during a test would double what it admits.</summary>
