@@ -98,6 +98,24 @@ public sealed class MixtureTests(Chromium chromium) : PlaygroundTest(chromium)
     }
 
     [Fact]
+    public async Task Stop_ends_the_run_and_the_gateway_cancels_the_aggregator_call()
+    {
+        var never = new TaskCompletionSource();
+        Upstream.Reply("qwen3-235b", new FakeReply { Text = "The sky is blue because", HoldAfterFirstToken = never.Task });
+        var playground = await OpenAsync();
+        await playground.RunAsync("moa", Prompt);
+        await Expect(playground.PaneText("together/qwen3-235b")).ToHaveTextAsync("The");
+
+        await playground.Page.GetByRole(AriaRole.Button, new() { Name = "Stop" }).ClickAsync();
+
+        await Expect(playground.Status).ToHaveTextAsync("Stopped.");
+        await Expect(playground.PaneStatus("together/qwen3-235b")).ToHaveTextAsync("stopped");
+        await Expect(playground.Error).ToBeHiddenAsync();
+        await Expect(playground.Page.GetByRole(AriaRole.Button, new() { Name = "Run the mixture" })).ToBeEnabledAsync();
+        await Eventually.True(() => Upstream.AbortedModels.Contains("qwen3-235b"));
+    }
+
+    [Fact]
     public async Task An_answer_cut_off_mid_stream_is_shown_as_incomplete_with_the_reason()
     {
         Upstream.Reply("qwen3-235b", new FakeReply { Text = "The sky is", BreakAfterFirstToken = true });

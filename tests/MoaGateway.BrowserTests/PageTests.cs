@@ -1,3 +1,4 @@
+using Deque.AxeCore.Playwright;
 using MoaGateway.BrowserTests.Infrastructure;
 using MoaGateway.Tests.Infrastructure;
 using static Microsoft.Playwright.Assertions;
@@ -42,6 +43,19 @@ public sealed class PageTests(Chromium chromium) : PlaygroundTest(chromium)
         await Expect(playground.Page.Locator("#columns img, #columns b")).ToHaveCountAsync(0);
         Assert.Equal("MoaGateway playground", await playground.Page.TitleAsync());
         playground.AssertNoProblems();
+    }
+
+    [Fact]
+    public async Task Axe_finds_no_accessibility_violation_on_the_page_after_a_run()
+    {
+        var playground = await OpenAsync();
+        await playground.RunAsync("moa", "Check me");
+        await Expect(playground.PaneText("fake/judge")).ToHaveTextAsync($"judge wrote {Markup}");
+
+        var result = await playground.Page.RunAxe();
+
+        Assert.True(result.Violations.Length == 0, string.Join("\n", result.Violations.Select(violation =>
+            $"{violation.Id}: {violation.Help} at {string.Join(", ", violation.Nodes.Select(node => node.Html))}")));
     }
 
     [Fact]
