@@ -95,7 +95,8 @@ internal sealed class BenchRun : IDisposable
                 _http,
                 scenario.Api == ClientApi.Responses ? GatewayResponses : GatewayChat,
                 scenario.Mixture?.ModelId ?? $"{Provider}/{PassThroughModel(scenario)}",
-                api: scenario.Api),
+                api: scenario.Api,
+                includeProposals: scenario.IncludeProposals),
             scenario,
             _gateway);
 

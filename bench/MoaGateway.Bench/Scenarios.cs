@@ -16,6 +16,9 @@ internal sealed record Scenario(string Name, string Description, LoadShape Measu
     /// <summary>The API the gateway is called with; the direct run and the gateway's upstream calls are chat completions either way.</summary>
     public ClientApi Api { get; init; } = ClientApi.ChatCompletions;
 
+    /// <summary>The gateway is asked for the panel (<c>moa.include_proposals</c>): every proposer streamed to the client too. The direct run is the same.</summary>
+    public bool IncludeProposals { get; init; }
+
     /// <summary>From the configured delays; none for unpaced answers, whose latency is all queueing.</summary>
     public double? CriticalPathMs => Mixture?.CriticalPathMs ?? (Single is { TotalMs: > 0 } single ? single.TotalMs : null);
 
@@ -73,6 +76,11 @@ internal static class Scenarios
         with
         {
             Api = ClientApi.Responses,
+        },
+        MixtureAt("moa-lite panel", MoaLite, "moa-lite with moa.include_proposals: every proposer's tokens streamed to the client as panel chunks too", 64, 2000, 128)
+        with
+        {
+            IncludeProposals = true,
         },
         MixtureAt("straggler", WithStraggler, "moa-lite with one proposer 10x slower, no cut-off", 64, 400, 64),
         MixtureAt("straggler-cut", WithStragglerCut,

@@ -16,8 +16,11 @@ internal static class RequestBodies
     /// <summary>Filler as long as the gateway's Aggregate-and-Synthesize instruction, so direct runs send bodies of the same size.</summary>
     private static readonly string Instruction = string.Concat(Enumerable.Repeat("Synthesize the responses below into one answer. ", 13));
 
-    /// <summary>A streamed chat request with usage, as OpenAI's SDKs send it, with the references of a previous layer if any.</summary>
-    public static byte[] Chat(string model, IEnumerable<Pacing>? previousLayer = null)
+    /// <summary>
+    /// A streamed chat request with usage, as OpenAI's SDKs send it, with the references of a previous layer if any, and
+    /// asking the gateway for the panel when <paramref name="includeProposals"/>.
+    /// </summary>
+    public static byte[] Chat(string model, IEnumerable<Pacing>? previousLayer = null, bool includeProposals = false)
     {
         var buffer = new ArrayBufferWriter<byte>();
         using (var json = new Utf8JsonWriter(buffer))
@@ -37,6 +40,13 @@ internal static class RequestBodies
 
             WriteMessage(json, "user", Question);
             json.WriteEndArray();
+            if (includeProposals)
+            {
+                json.WriteStartObject("moa");
+                json.WriteBoolean("include_proposals", true);
+                json.WriteEndObject();
+            }
+
             json.WriteEndObject();
         }
 
@@ -70,12 +80,16 @@ internal static class RequestBodies
 
 internal static class Senders
 {
-    /// <summary>One streamed request to <paramref name="endpoint"/> per call, in the shape of <paramref name="api"/>.</summary>
+    /// <summary>
+    /// One streamed request to <paramref name="endpoint"/> per call, in the shape of <paramref name="api"/>; with
+    /// <paramref name="includeProposals"/>, a chat request that asks for the panel, and a sample that fails without one.
+    /// </summary>
     public static Sender Single(
-        HttpClient http, Uri endpoint, string model, IReadOnlyList<KeyValuePair<string, string>>? headers = null, ClientApi api = ClientApi.ChatCompletions)
+        HttpClient http, Uri endpoint, string model, IReadOnlyList<KeyValuePair<string, string>>? headers = null, ClientApi api = ClientApi.ChatCompletions,
+        bool includeProposals = false)
     {
-        var body = api == ClientApi.Responses ? RequestBodies.Responses(model) : RequestBodies.Chat(model);
-        return cancellationToken => StreamCall.SendAsync(http, endpoint, body, headers ?? [], Stopwatch.GetTimestamp(), cancellationToken, api);
+        var body = api == ClientApi.Responses ? RequestBodies.Responses(model) : RequestBodies.Chat(model, includeProposals: includeProposals);
+        return cancellationToken => StreamCall.SendAsync(http, endpoint, body, headers ?? [], Stopwatch.GetTimestamp(), cancellationToken, api, includeProposals);
     }
 
     /// <summary>

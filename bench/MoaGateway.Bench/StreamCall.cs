@@ -44,10 +44,13 @@ internal static class StreamCall
 
     private static readonly MediaTypeHeaderValue Json = new("application/json");
 
-    /// <summary>Never throws: a failure, a timeout, or cancellation through <paramref name="cancellationToken"/> comes back as the sample's error.</summary>
+    /// <summary>
+    /// Never throws: a failure, a timeout, or cancellation through <paramref name="cancellationToken"/> comes back as the
+    /// sample's error; so does a stream without panel chunks when <paramref name="expectPanel"/>.
+    /// </summary>
     public static async Task<Sample> SendAsync(
         HttpClient http, Uri uri, byte[] body, IReadOnlyList<KeyValuePair<string, string>> headers, long origin, CancellationToken cancellationToken,
-        ClientApi api = ClientApi.ChatCompletions)
+        ClientApi api = ClientApi.ChatCompletions, bool expectPanel = false)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(Timeout);
@@ -70,7 +73,7 @@ internal static class StreamCall
             }
 
             await using var stream = await response.Content.ReadAsStreamAsync(timeout.Token);
-            var events = new SseProgress(api);
+            var events = new SseProgress(api, expectPanel);
             long bytes = 0;
             int read;
             while ((read = await stream.ReadAsync(buffer, timeout.Token)) > 0)
@@ -104,12 +107,16 @@ internal static class StreamCall
 
     public static double Ms(long from, long to) => Stopwatch.GetElapsedTime(from, to).TotalMilliseconds;
 
-    /// <summary>Follows an SSE response line by line: its first content token, that token's stamp, and a proper ending.</summary>
-    private sealed class SseProgress(ClientApi api)
+    /// <summary>
+    /// Follows an SSE response line by line: its first content token, that token's stamp, and a proper ending. Panel
+    /// chunks (no choices, a <c>moa</c> object) are counted and passed over: a proposer's text is no content token.
+    /// </summary>
+    private sealed class SseProgress(ClientApi api, bool expectPanel)
     {
         private readonly ArrayBufferWriter<byte> _partialLine = new(1024);
         private bool _finished;
         private bool _done;
+        private int _panelChunks;
         private string? _error;
 
         public long FirstTokenAt { get; private set; }
@@ -121,6 +128,7 @@ internal static class StreamCall
             : FirstTokenAt == 0 ? "no content token"
             : !_finished ? (api == ClientApi.Responses ? "stream ended without response.completed" : "stream ended without a finish reason")
             : !_done ? "stream ended without [DONE]"
+            : expectPanel && _panelChunks == 0 ? "no panel chunk"
             : null;
 
         public void Feed(ReadOnlySpan<byte> data, long now)
@@ -173,6 +181,12 @@ internal static class StreamCall
                 }
 
                 _finished = _done |= payload.StartsWith("{\"type\":\"response.completed\""u8);
+                return;
+            }
+
+            if (payload.IndexOf("\"choices\":[],\"moa\":"u8) >= 0)
+            {
+                _panelChunks++;
                 return;
             }
 

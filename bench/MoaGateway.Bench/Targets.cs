@@ -52,6 +52,18 @@ internal static class Targets
                 true));
         }
 
+        if (Find("moa-lite panel c64") is [var panel] && Find("moa-lite c64") is [var plainChat] &&
+            panel.OverheadVsDirect is { } panelOverhead && plainChat.OverheadVsDirect is { } plainOverhead)
+        {
+            verdicts.Add(new(
+                "Panel stream cost reported: moa-lite at concurrency 64 with moa.include_proposals against without (gateway minus direct)",
+                string.Create(CultureInfo.InvariantCulture,
+                    $"p50 {panelOverhead.P50Ms:0.00} ms against {plainOverhead.P50Ms:0.00} ms, p99 {panelOverhead.P99Ms:0.00} ms against {plainOverhead.P99Ms:0.00} ms; ") +
+                string.Create(CultureInfo.InvariantCulture,
+                    $"bytes per answer {panel.Gateway.BytesPerRequest:0} against {plainChat.Gateway.BytesPerRequest:0}; gateway CPU {panel.Gateway.Server?.CpuSecondsPer1000Requests:0.00} against {plainChat.Gateway.Server?.CpuSecondsPer1000Requests:0.00} s per 1,000 requests"),
+                true));
+        }
+
         if (Find("straggler-cut c64") is [var cut] && Find("moa-lite c64") is [var plain] && cut.Gateway.TotalMs is { } withCut && plain.Gateway.TotalMs is { } without)
         {
             var (p50, p99) = (withCut.P50 / without.P50, withCut.P99 / without.P99);

@@ -11,8 +11,13 @@ internal sealed class ChatAnswerFormat(CompletionHeader header, bool includeUsag
 
     public void Append(ChatDelta delta) => _answer.Append(delta);
 
-    public IResult Complete(MoaRun run) => new JsonWriterResult(json =>
-        ChatCompletionJson.WriteCompletion(json, header, _answer, run.TotalUsage, usage => MoaUsageJson.Write(usage, run)));
+    public IResult Complete(MoaRun run) => new JsonWriterResult(json => ChatCompletionJson.WriteCompletion(
+        json,
+        header,
+        _answer,
+        run.TotalUsage,
+        usage => MoaUsageJson.Write(usage, run),
+        run.Panel is { } panel ? top => PanelJson.WriteProposals(top, panel) : null));
 
     public void WriteDelta(SseWriter sse, ChatDelta delta)
     {
@@ -22,6 +27,19 @@ internal sealed class ChatAnswerFormat(CompletionHeader header, bool includeUsag
             sse.EndEvent();
             _withRole = false;
         }
+    }
+
+    /// <summary>A chunk with an empty <c>choices</c> and a <c>moa</c> object that holds the event: its name in <c>event</c>, and its fields.</summary>
+    public void WritePanel(SseWriter sse, PanelEvent panelEvent)
+    {
+        var json = sse.BeginEvent();
+        ChatCompletionJson.BeginChunkWithoutChoices(json, header);
+        json.WriteStartObject("moa"u8);
+        json.WriteString("event"u8, PanelJson.ResponsesType(panelEvent)["moa.".Length..]);
+        PanelJson.WriteFields(json, panelEvent);
+        json.WriteEndObject();
+        json.WriteEndObject();
+        sse.EndEvent();
     }
 
     public void WriteEnd(SseWriter sse, MoaRun run)

@@ -34,11 +34,11 @@ public static class ChatCompletionsApi
         details.Stream = request.Stream;
         details.Prompt = details.CaptureContent ? request.MessagesJson : null;
 
-        return await router.RouteAsync(context, request.Model, body, "chat/completions", request.Moa, (model, scope) =>
+        return await router.RouteAsync(context, request.Model, body, "chat/completions", request.Moa, (moa, scope) =>
         {
             var header = CompletionHeader.Create(
-                model.Id, configuration.SimulatedProviders(model).Count > 0 ? SimulatedProviderHandler.SystemFingerprint : null);
-            return MoaResponses.RespondAsync(context, model, request, new ChatAnswerFormat(header, request.IncludeUsage), scope, details);
+                moa.Model.Id, configuration.SimulatedProviders(moa.Model).Count > 0 ? SimulatedProviderHandler.SystemFingerprint : null);
+            return MoaResponses.RespondAsync(context, moa, request, new ChatAnswerFormat(header, request.IncludeUsage), scope, details);
         });
     }
 }

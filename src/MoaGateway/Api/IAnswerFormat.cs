@@ -18,6 +18,9 @@ internal interface IAnswerFormat
     /// <summary>Streamed: writes the events one delta becomes; the caller flushes them.</summary>
     void WriteDelta(SseWriter sse, ChatDelta delta);
 
+    /// <summary>Streamed, when the client asked for the panel: writes the event of one panel event, before any delta; the caller flushes it.</summary>
+    void WritePanel(SseWriter sse, PanelEvent panelEvent);
+
     /// <summary>Streamed: writes the events that mark a complete answer.</summary>
     void WriteEnd(SseWriter sse, MoaRun run);
 

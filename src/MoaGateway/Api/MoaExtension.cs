@@ -11,6 +11,8 @@ namespace MoaGateway.Api;
 /// <c>"provider/model"</c> or objects, the model's AgentDefaults filling what they leave unset), checked by the same
 /// rules, then against <c>MoaGateway:Overrides</c> and the client key's models. Everything is decided here, before
 /// any upstream call; the engine runs the resulting <see cref="VirtualModel"/> and never learns it was overridden.
+/// <c>include_proposals</c> replaces nothing: it asks to see the proposers' answers too, unless
+/// <c>MoaGateway:Panel:Expose</c> is <c>never</c>.
 /// </summary>
 public sealed class MoaExtension
 {
@@ -41,12 +43,23 @@ public sealed class MoaExtension
         .Add("aggregator", (value, at, given) => given.Replace(at) ?? Agent(value, at, agent => given.Aggregator = agent))
         .Add("aggregator_fallbacks", (value, at, given) => given.Replace(at) ?? List(value, at, Agent, given.AggregatorFallbacks = []))
         .Add("aggregate_prompt", (value, at, given) => given.Replace(at) ?? Text(value, at, text => given.AggregatePrompt = text))
-        .Add("max_reference_characters", (value, at, given) => given.Replace(at) ?? Whole(value, at, number => given.MaxReferenceCharacters = number));
+        .Add("max_reference_characters", (value, at, given) => given.Replace(at) ?? Whole(value, at, number => given.MaxReferenceCharacters = number))
+        .Add("include_proposals", (value, at, given) => Flag(value, at, flag => given.IncludeProposals = flag) ?? given.Expose(at));
 
-    private MoaExtension(VirtualModel model) => Model = model;
+    private MoaExtension(VirtualModel model, bool includeProposals)
+    {
+        Model = model;
+        IncludeProposals = includeProposals;
+    }
 
     /// <summary>The virtual model the request runs: the named one, with the parts the request replaced.</summary>
     public VirtualModel Model { get; }
+
+    /// <summary><c>include_proposals</c>: the answer shows what every proposer said (the panel).</summary>
+    public bool IncludeProposals { get; }
+
+    /// <summary>A request of <paramref name="model"/> without a <c>moa</c> object: the model as configured, nothing more.</summary>
+    public static MoaExtension None(VirtualModel model) => new(model, includeProposals: false);
 
     /// <summary>The <c>moa</c> object of a request body, when it has one that is not null.</summary>
     public static JsonElement? Find(JsonElement body) =>
@@ -63,7 +76,7 @@ public sealed class MoaExtension
     /// <param name="error">Why the object is refused.</param>
     public static MoaExtension? Read(JsonElement moa, VirtualModel model, GatewayOptions options, ClientKey? key, out OpenAiError? error)
     {
-        var given = new Override(options.Overrides);
+        var given = new Override(options.Overrides, options.Panel);
         error = Fields.Read(moa, Root, given);
         if (error is null && given.Replaces)
         {
@@ -78,7 +91,7 @@ public sealed class MoaExtension
             }
         }
 
-        return error is null ? new MoaExtension(model) : null;
+        return error is null ? new MoaExtension(model, given.IncludeProposals) : null;
     }
 
     private static OpenAiError? Bounds(Override given, OverridesOptions overrides)
@@ -247,6 +260,17 @@ public sealed class MoaExtension
         return null;
     }
 
+    private static OpenAiError? Flag(JsonElement value, SettingPath at, Action<bool> set)
+    {
+        if (value.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+        {
+            return OpenAiError.InvalidRequest($"{at} must be true or false.", at.Path);
+        }
+
+        set(value.GetBoolean());
+        return null;
+    }
+
     private static OpenAiError? Whole(JsonElement value, SettingPath at, Action<int> set)
     {
         if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var number))
@@ -259,7 +283,7 @@ public sealed class MoaExtension
     }
 
     /// <summary>The parts of the virtual model a request's <c>moa</c> object gave; a part left null is the configured model's.</summary>
-    private sealed class Override(OverridesOptions overrides)
+    private sealed class Override(OverridesOptions overrides, PanelOptions panel)
     {
         public List<LayerOptions>? Layers { get; set; }
 
@@ -271,6 +295,8 @@ public sealed class MoaExtension
 
         public int? MaxReferenceCharacters { get; set; }
 
+        public bool IncludeProposals { get; set; }
+
         /// <summary>Whether any part of the virtual model is replaced.</summary>
         public bool Replaces { get; private set; }
 
@@ -280,6 +306,10 @@ public sealed class MoaExtension
             Replaces = true;
             return overrides.Enabled ? null : OpenAiError.OverridesNotAllowed(at.Path);
         }
+
+        /// <summary>Refuses the panel the field at <paramref name="at"/> asked for while the gateway shows it to no one.</summary>
+        public OpenAiError? Expose(SettingPath at) =>
+            IncludeProposals && panel.Expose == PanelOptions.Never ? OpenAiError.PanelNotAllowed(at.Path) : null;
 
         /// <summary>The configured model with the parts this request gave in their place.</summary>
         public VirtualModelOptions ApplyTo(VirtualModelOptions configured) => new()

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Threading.Channels;
 using Microsoft.AspNetCore.Http.Features;
 using MoaGateway.Moa;
 using MoaGateway.Observability;
@@ -13,8 +15,14 @@ namespace MoaGateway.Api;
 /// </summary>
 internal static class MoaResponses
 {
+    /// <param name="context">The request.</param>
+    /// <param name="moa">The virtual model to run, and whether the client asked to see its panel.</param>
+    /// <param name="request">The request in chat completions terms.</param>
+    /// <param name="format">The shape of the answer.</param>
+    /// <param name="scope">The request's cancellation.</param>
+    /// <param name="details">The request log's entry.</param>
     public static async Task<IResult> RespondAsync(
-        HttpContext context, VirtualModel model, ChatRequest request, IAnswerFormat format, RequestScope scope, RequestLogDetails details)
+        HttpContext context, MoaExtension moa, ChatRequest request, IAnswerFormat format, RequestScope scope, RequestLogDetails details)
     {
         var input = MoaInput.From(request);
         if (input.Error is not null)
@@ -23,7 +31,8 @@ internal static class MoaResponses
         }
 
         var configuration = ConfigurationSnapshot.Of(context);
-        var run = new MoaRun(model);
+        var model = moa.Model;
+        var run = new MoaRun(model, moa.IncludeProposals ? new Panel(live: request.Stream) : null);
         var deltas = configuration.Engine.RunAsync(model, input.Messages!, input.AggregatorOptions!, request.Stream, run, scope.Token);
         if (!request.Stream)
         {
@@ -62,7 +71,8 @@ internal static class MoaResponses
     }
 
     /// <summary>
-    /// Streams the aggregator's deltas as they arrive. Until the first one, SSE comments keep the connection alive.
+    /// Streams the aggregator's deltas as they arrive. Until the first one, the panel's events flow as they happen when
+    /// the client asked for them, and SSE comments keep the connection alive in any gap longer than the keep-alive interval.
     /// A failure before anything was sent becomes a plain error response; after that, the format's failure event
     /// followed by an aborted connection, never the format's end, so no client mistakes a cut-off answer for a complete one.
     /// </summary>
@@ -88,7 +98,7 @@ internal static class MoaResponses
         await using var enumerator = deltas.GetAsyncEnumerator(scope.Token);
         try
         {
-            for (var hasDelta = await FirstDeltaAsync(enumerator, sse, run, keepAlive, write); hasDelta; hasDelta = await enumerator.MoveNextAsync())
+            for (var hasDelta = await FirstDeltaAsync(enumerator, sse, format, run, keepAlive, write); hasDelta; hasDelta = await enumerator.MoveNextAsync())
             {
                 format.WriteDelta(sse, enumerator.Current);
                 await sse.FlushAsync(write);
@@ -146,11 +156,17 @@ internal static class MoaResponses
             : failure;
     }
 
+    /// <summary>
+    /// Waits for the aggregator's first delta, writing the panel's events (when watched) as they come, and a keep-alive
+    /// comment whenever nothing was written for <paramref name="keepAlive"/>. Every panel event precedes the first delta,
+    /// which comes only after the layers are over, and a layer's failure too: both find every event written.
+    /// </summary>
     private static async Task<bool> FirstDeltaAsync(
-        IAsyncEnumerator<ChatDelta> deltas, SseWriter sse, MoaRun run, TimeSpan keepAlive, CancellationToken write)
+        IAsyncEnumerator<ChatDelta> deltas, SseWriter sse, IAnswerFormat format, MoaRun run, TimeSpan keepAlive, CancellationToken write)
     {
         var next = deltas.MoveNextAsync();
-        if (next.IsCompleted)
+        var panel = run.Panel?.Events;
+        if (next.IsCompleted && panel is null)
         {
             return await next;
         }
@@ -159,10 +175,43 @@ internal static class MoaResponses
         using var stopTimer = new CancellationTokenSource();
         try
         {
-            while (await Task.WhenAny(pending, Task.Delay(keepAlive, stopTimer.Token)) != pending)
+            var written = Stopwatch.GetTimestamp();
+            var timer = Task.Delay(keepAlive, stopTimer.Token);
+            Task<bool>? panelReady = null;
+            while (true)
             {
-                await sse.WriteCommentAsync($"moa: {run.Stage}", write);
+                panelReady ??= panel?.WaitToReadAsync(write).AsTask();
+                var ready = panelReady is null ? await Task.WhenAny(pending, timer) : await Task.WhenAny(pending, timer, panelReady);
+                if (ready == pending)
+                {
+                    break;
+                }
+
+                if (ready == panelReady)
+                {
+                    // False once the layers are over: the aggregator's first delta is all that is left to wait for.
+                    panel = await panelReady ? panel : null;
+                    panelReady = null;
+                    if (await WritePanelAsync(panel, sse, format, write))
+                    {
+                        written = Stopwatch.GetTimestamp();
+                    }
+
+                    continue;
+                }
+
+                var quiet = Stopwatch.GetElapsedTime(written);
+                if (quiet >= keepAlive)
+                {
+                    await sse.WriteCommentAsync($"moa: {run.Stage}", write);
+                    written = Stopwatch.GetTimestamp();
+                    quiet = TimeSpan.Zero;
+                }
+
+                timer = Task.Delay(keepAlive - quiet, stopTimer.Token);
             }
+
+            await WritePanelAsync(panel, sse, format, write);
         }
         catch (OperationCanceledException) when (write.IsCancellationRequested)
         {
@@ -174,5 +223,23 @@ internal static class MoaResponses
         }
 
         return await pending;
+    }
+
+    /// <summary>Writes every panel event that is waiting, and flushes them together; false when none was.</summary>
+    private static async Task<bool> WritePanelAsync(ChannelReader<PanelEvent>? panel, SseWriter sse, IAnswerFormat format, CancellationToken write)
+    {
+        if (panel is null || !panel.TryRead(out var panelEvent))
+        {
+            return false;
+        }
+
+        do
+        {
+            format.WritePanel(sse, panelEvent);
+        }
+        while (panel.TryRead(out panelEvent));
+
+        await sse.FlushAsync(write);
+        return true;
     }
 }

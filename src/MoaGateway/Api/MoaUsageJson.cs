@@ -75,15 +75,7 @@ internal static class MoaUsageJson
             json.WriteNumber("seed", seed);
         }
 
-        json.WriteString("status", call.Outcome switch
-        {
-            CallOutcome.Answered => "answered",
-            CallOutcome.TimedOut => "timed_out",
-            CallOutcome.Cut => "cut",
-            CallOutcome.Cancelled => "cancelled",
-            CallOutcome.Empty => "empty",
-            _ => "failed",
-        });
+        json.WriteString("status", Status(call.Outcome));
         json.WriteNumber("attempts", call.Attempts);
         if (call.Usage is { } usage)
         {
@@ -104,7 +96,18 @@ internal static class MoaUsageJson
         json.WriteEndObject();
     }
 
-    private static void WriteCounts(Utf8JsonWriter json, TokenCounts counts)
+    /// <summary>How a call ended, in the API's words.</summary>
+    public static string Status(CallOutcome outcome) => outcome switch
+    {
+        CallOutcome.Answered => "answered",
+        CallOutcome.TimedOut => "timed_out",
+        CallOutcome.Cut => "cut",
+        CallOutcome.Cancelled => "cancelled",
+        CallOutcome.Empty => "empty",
+        _ => "failed",
+    };
+
+    public static void WriteCounts(Utf8JsonWriter json, TokenCounts counts)
     {
         json.WriteNumber("prompt_tokens", counts.Prompt);
         json.WriteNumber("completion_tokens", counts.Completion);

@@ -19,14 +19,14 @@ internal sealed class ModelRouter(IPassthroughForwarder forwarder, ShutdownDrain
     /// <param name="body">The request body as the client sent it, for pass-through.</param>
     /// <param name="providerPath">The provider's endpoint, relative to its base URL, that pass-through calls.</param>
     /// <param name="moa">The request's <c>moa</c> object, if it has one: it may reshape a virtual model, and refuses pass-through.</param>
-    /// <param name="mixture">Answers for a virtual model (as the request's <c>moa</c> reshaped it), within the request's scope.</param>
+    /// <param name="mixture">Answers for a virtual model, as the request's <c>moa</c> reshaped it and what else it asked, within the request's scope.</param>
     public async Task<IResult> RouteAsync(
         HttpContext context,
         string model,
         ReadOnlyMemory<byte> body,
         string providerPath,
         JsonElement? moa,
-        Func<VirtualModel, RequestScope, Task<IResult>> mixture)
+        Func<MoaExtension, RequestScope, Task<IResult>> mixture)
     {
         if (!ClientKey.Allows(context, model))
         {
@@ -37,17 +37,17 @@ internal sealed class ModelRouter(IPassthroughForwarder forwarder, ShutdownDrain
         var cancellationToken = context.RequestAborted;
         if (configuration.Models.TryGet(model, out var virtualModel))
         {
-            if (moa is { } extension)
+            OpenAiError? error = null;
+            var extension = moa is { } given
+                ? MoaExtension.Read(given, virtualModel, configuration.Options, context.Features.Get<ClientKey>(), out error)
+                : MoaExtension.None(virtualModel);
+            if (extension is null)
             {
-                virtualModel = MoaExtension.Read(extension, virtualModel, configuration.Options, context.Features.Get<ClientKey>(), out var error)?.Model;
-                if (virtualModel is null)
-                {
-                    return error!;
-                }
+                return error!;
             }
 
             using var scope = new RequestScope(TimeSpan.FromSeconds(configuration.Options.RequestTimeoutSeconds), cancellationToken, drain.Over);
-            return await mixture(virtualModel, scope);
+            return await mixture(extension, scope);
         }
 
         var target = PassthroughTarget(model, configuration.Providers);

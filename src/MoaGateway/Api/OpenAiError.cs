@@ -79,6 +79,14 @@ public sealed record OpenAiError(int StatusCode, string Message, string Type, st
         param,
         "overrides_not_allowed");
 
+    /// <summary>A request asks to see the proposers' answers while <c>MoaGateway:Panel:Expose</c> is <c>never</c>.</summary>
+    public static OpenAiError PanelNotAllowed(string param) => new(
+        StatusCodes.Status403Forbidden,
+        $"'{param}' asks for the proposers' answers, and this gateway does not show them (MoaGateway:Panel:Expose is 'never').",
+        "invalid_request_error",
+        param,
+        "panel_not_allowed");
+
     public static OpenAiError MoaOnPassthrough(string model) => InvalidRequest(
         $"'moa' applies to virtual models only; '{model}' is passed through to its provider as it is. Remove 'moa', or name a virtual model from GET /v1/models.",
         "moa",

@@ -41,6 +41,20 @@ public sealed class GatewayOptions
     public PlaygroundOptions Playground { get; init; } = new();
 
     public OverridesOptions Overrides { get; init; } = new();
+
+    public PanelOptions Panel { get; init; } = new();
+}
+
+/// <summary>Whether a request may see what the proposers said (<c>moa.include_proposals</c>), beside the aggregator's answer.</summary>
+public sealed class PanelOptions
+{
+    /// <summary>Shown to any request that asks for it.</summary>
+    public const string OnRequest = "on-request";
+
+    /// <summary>Refused: proposers' answers stay inside the gateway.</summary>
+    public const string Never = "never";
+
+    public string Expose { get; set; } = OnRequest;
 }
 
 /// <summary>

@@ -38,6 +38,8 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         errors.If(options.Readiness.ProbeCacheSeconds < 0, $"{Root}:Readiness:ProbeCacheSeconds must not be negative.");
 
         ValidateOverrides($"{Root}:Overrides", options, errors);
+        errors.If(options.Panel.Expose is not (PanelOptions.OnRequest or PanelOptions.Never),
+            $"{Root}:Panel:Expose '{options.Panel.Expose}' is not supported: use '{PanelOptions.OnRequest}' or '{PanelOptions.Never}'.");
         return errors.Result;
     }
 

@@ -8,7 +8,11 @@ namespace MoaGateway.Moa;
 /// </summary>
 public interface IAgentInvoker
 {
-    /// <summary>A proposer call: the agent's configured settings and, for a sample, its seed; the whole plain-text answer (retried as a whole).</summary>
+    /// <summary>
+    /// A proposer call: the agent's configured settings and, for a sample, its seed; the whole plain-text answer (retried
+    /// as a whole). When <paramref name="progress"/> has a <see cref="CallProgress.Feed"/>, the text is also written
+    /// there as it arrives, each attempt from its start.
+    /// </summary>
     Task<AgentAnswer> CompleteAsync(AgentSpec agent, IReadOnlyList<ChatMessage> messages, CallProgress progress, CancellationToken cancellationToken);
 
     /// <summary>

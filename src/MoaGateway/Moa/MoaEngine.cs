@@ -44,6 +44,7 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
                 references = await RunLayerAsync(layer + 1, model.Layers[layer], layerMessages, seed, run, cancellationToken);
             }
 
+            run.Panel?.Complete();
             run.Stage = "aggregator";
             // A model without layers is an alias: its aggregator answers the client's conversation as sent.
             var aggregatorMessages = references is null ? messages : AggregatePrompt.Inject(messages, model.AggregatePrompt, references);
@@ -59,6 +60,7 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
         }
         finally
         {
+            run.Panel?.Complete();
             MoaTelemetry.CompleteRequest(activity, run, completed);
         }
     }
@@ -91,7 +93,7 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
         for (var i = 0; i < calls.Length; i++)
         {
             var index = i;
-            calls[i] = ProposeAsync(plan[i].Position, plan[i].Agent, messages, text => answers[index] = text, stragglers.Token, cancellationToken);
+            calls[i] = ProposeAsync(plan[i].Position, plan[i].Agent, messages, text => answers[index] = text, run.Panel, stragglers.Token, cancellationToken);
         }
 
         if (spec is { Quorum: { } quorum, StragglerGrace: { } grace } && quorum < calls.Length)
@@ -108,6 +110,7 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
         // As in the reference implementation, proposers that failed are left out of the references; so are empty answers.
         var references = answers.OfType<string>().Select(answer => AggregatePrompt.Cap(answer, run.Model.MaxReferenceCharacters)).ToArray();
         activity?.SetTag("moa.layer.answered", references.Length);
+        run.Panel?.LayerEnded(layer, references.Length, reports.Length - references.Length);
         if (references.Length < spec.MinAgents)
         {
             var failure = reports.All(report => report.Outcome is CallOutcome.Answered or CallOutcome.TimedOut or CallOutcome.Cut)
@@ -167,18 +170,19 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
     }
 
     private async Task<AgentCallReport> ProposeAsync(
-        CallPosition position, AgentSpec agent, IReadOnlyList<ChatMessage> messages, Action<string> answered, CancellationToken stragglers,
-        CancellationToken request)
+        CallPosition position, AgentSpec agent, IReadOnlyList<ChatMessage> messages, Action<string> answered, Panel? panel,
+        CancellationToken stragglers, CancellationToken request)
     {
         using var activity = MoaTelemetry.StartAgentCall(agent, position);
         var started = Stopwatch.GetTimestamp();
-        var progress = new CallProgress();
+        var progress = new CallProgress { Feed = panel?.Feed(position, agent) };
         var name = position.Sample is { } sample ? $"{agent} (sample {sample})" : agent.ToString();
-        AgentCallReport Report(CallOutcome outcome, TokenCounts? usage, string? error, string? errorType, string? finishReason)
+        AgentCallReport Report(CallOutcome outcome, TokenCounts? usage, string? error, string? errorType, string? finishReason, string? content = null)
         {
             var report = new AgentCallReport(
                 position, agent, outcome, usage, Stopwatch.GetElapsedTime(started), error, Math.Max(progress.Attempts, 1), progress.TimeToFirstToken, errorType);
             MoaTelemetry.CompleteAgentCall(activity, report, finishReason);
+            panel?.Ended(report, content);
             return report;
         }
 
@@ -189,11 +193,11 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
             {
                 // Not an answer: it would be a blank reference, and it must not make up a quorum.
                 var why = answer.FinishReason == "length" ? "reached its token limit before any text" : "answered with no text";
-                return Report(CallOutcome.Empty, answer.Usage, $"{name} {why}.", "empty", answer.FinishReason);
+                return Report(CallOutcome.Empty, answer.Usage, $"{name} {why}.", "empty", answer.FinishReason, answer.Text);
             }
 
             answered(answer.Text);
-            return Report(CallOutcome.Answered, answer.Usage, null, null, answer.FinishReason);
+            return Report(CallOutcome.Answered, answer.Usage, null, null, answer.FinishReason, answer.Text);
         }
         catch (ProviderException exception)
         {

@@ -35,7 +35,20 @@ public sealed class CallProgress
 
     public TimeSpan? TimeToFirstToken { get; set; }
 
-    public void StartAttempt() => Interlocked.Increment(ref _attempts);
+    /// <summary>
+    /// For a proposer whose panel is watched live: the invoker writes the call's text here as it arrives. Null
+    /// otherwise, and then nothing is written anywhere.
+    /// </summary>
+    public ProposalFeed? Feed { get; init; }
+
+    public void StartAttempt()
+    {
+        var attempt = Interlocked.Increment(ref _attempts);
+        if (attempt > 1)
+        {
+            Feed?.Retry(attempt);
+        }
+    }
 }
 
 /// <summary>
@@ -71,7 +84,7 @@ public sealed record AgentCallReport(
 /// The account of one MoA request: its current stage and every upstream call it made, so the response can
 /// report the true cost of the mixture, not just the aggregator's share.
 /// </summary>
-public sealed class MoaRun(VirtualModel model)
+public sealed class MoaRun(VirtualModel model, Panel? panel = null)
 {
     private readonly long _started = Stopwatch.GetTimestamp();
     private readonly Lock _gate = new();
@@ -79,6 +92,9 @@ public sealed class MoaRun(VirtualModel model)
     private volatile string _stage = "starting";
 
     public VirtualModel Model => model;
+
+    /// <summary>What the proposers said, when the client asked to see it; null otherwise.</summary>
+    public Panel? Panel => panel;
 
     /// <summary>From the start of the run to the aggregator's first delta; null until it arrives.</summary>
     public TimeSpan? TimeToFirstToken { get; private set; }

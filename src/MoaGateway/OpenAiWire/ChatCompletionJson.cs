@@ -74,16 +74,32 @@ public static class ChatCompletionJson
     /// <summary>The extra chunk of <c>stream_options.include_usage</c>: no choices, only usage.</summary>
     public static void WriteUsageChunk(Utf8JsonWriter json, CompletionHeader header, TokenCounts usage, Action<Utf8JsonWriter>? usageExtension)
     {
-        json.WriteStartObject();
-        WriteHeader(json, header, "chat.completion.chunk");
-        json.WriteStartArray("choices");
-        json.WriteEndArray();
+        BeginChunkWithoutChoices(json, header);
         WriteUsage(json, usage, usageExtension);
         json.WriteEndObject();
     }
 
+    /// <summary>
+    /// Starts a chunk with an empty <c>choices</c>, shaped as the usage chunk is, which the SDKs read past: for what the
+    /// gateway sends beside the answer. Write its own fields, then end the object.
+    /// </summary>
+    public static void BeginChunkWithoutChoices(Utf8JsonWriter json, CompletionHeader header)
+    {
+        json.WriteStartObject();
+        WriteHeader(json, header, "chat.completion.chunk");
+        json.WriteStartArray("choices");
+        json.WriteEndArray();
+    }
+
+    /// <param name="json">Where to write.</param>
+    /// <param name="header">The completion's identity.</param>
+    /// <param name="answer">The whole answer.</param>
+    /// <param name="usage">Tokens of every upstream call.</param>
+    /// <param name="usageExtension">Writes the gateway's own fields inside <c>usage</c>.</param>
+    /// <param name="extension">Writes the gateway's own fields at the top level, after <c>usage</c>.</param>
     public static void WriteCompletion(
-        Utf8JsonWriter json, CompletionHeader header, ChatAnswer answer, TokenCounts usage, Action<Utf8JsonWriter>? usageExtension)
+        Utf8JsonWriter json, CompletionHeader header, ChatAnswer answer, TokenCounts usage, Action<Utf8JsonWriter>? usageExtension,
+        Action<Utf8JsonWriter>? extension = null)
     {
         json.WriteStartObject();
         WriteHeader(json, header, "chat.completion");
@@ -134,6 +150,7 @@ public static class ChatCompletionJson
         json.WriteEndObject();
         json.WriteEndArray();
         WriteUsage(json, usage, usageExtension);
+        extension?.Invoke(json);
         json.WriteEndObject();
     }
 

@@ -54,6 +54,10 @@ public sealed class OpenAiAgentInvoker(ProviderRegistry providers) : IAgentInvok
             do
             {
                 deltas.Add(attempt.Current);
+                if (progress.Feed is { } feed && attempt.Current.Content is { } text)
+                {
+                    feed.Append(text);
+                }
             }
             while (await attempt.MoveNextAsync());
 

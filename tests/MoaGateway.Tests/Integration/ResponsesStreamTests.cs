@@ -47,7 +47,7 @@ public sealed class ResponsesStreamTests : GatewayTest
     /// line naming its type; created and in_progress first; every event about an item or a content part after that
     /// item or part was added and before it was done, with the item's own output index; items numbered 0, 1, 2... in order.
     /// </summary>
-    private static void AssertWellFormed(SseTranscript transcript)
+    internal static void AssertWellFormed(SseTranscript transcript)
     {
         var events = transcript.JsonEvents;
         var names = transcript.Lines.Where(l => l.StartsWith("event: ", StringComparison.Ordinal)).Select(l => l[7..]).ToList();

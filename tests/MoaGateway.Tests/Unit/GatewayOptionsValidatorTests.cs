@@ -183,4 +183,16 @@ public sealed class GatewayOptionsValidatorTests
             "MoaGateway:Overrides:AllowedModels:2 'q/x' names provider 'q', which is not configured (known: p).",
         ], Failures(options));
     }
+
+    [Theory]
+    [InlineData("always")]
+    [InlineData("Never")]
+    [InlineData("")]
+    public void A_panel_exposure_other_than_on_request_or_never_is_named(string expose)
+    {
+        var options = Valid();
+        options.Panel.Expose = expose;
+
+        Assert.Equal([$"MoaGateway:Panel:Expose '{expose}' is not supported: use 'on-request' or 'never'."], Failures(options));
+    }
 }

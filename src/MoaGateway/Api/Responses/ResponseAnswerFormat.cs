@@ -21,10 +21,18 @@ internal sealed class ResponseAnswerFormat(ResponsesRequest request, string mode
     public IResult Complete(MoaRun run)
     {
         _output.Complete(events: null);
-        return new JsonWriterResult(json => WriteResponse(json, _output.Status, run, failure: null));
+        return new JsonWriterResult(json => WriteResponse(json, _output.Status, run, failure: null, run.Panel));
     }
 
     public void WriteDelta(SseWriter sse, ChatDelta delta) => _output.Append(delta, Events(sse));
+
+    /// <summary>An event of its own type (<c>moa.proposal.delta</c>, ...), numbered in the stream's sequence, which the SDKs skip.</summary>
+    public void WritePanel(SseWriter sse, PanelEvent panelEvent)
+    {
+        var events = Events(sse);
+        PanelJson.WriteFields(events.Begin(PanelJson.ResponsesType(panelEvent)), panelEvent);
+        events.End();
+    }
 
     public void WriteEnd(SseWriter sse, MoaRun run)
     {
@@ -65,7 +73,8 @@ internal sealed class ResponseAnswerFormat(ResponsesRequest request, string mode
     /// <param name="status">The response's status.</param>
     /// <param name="run">The mixture once it has run, for the usage; null while it runs.</param>
     /// <param name="failure">Why the response failed; null unless it did.</param>
-    private void WriteResponse(Utf8JsonWriter json, string status, MoaRun? run, OpenAiError? failure)
+    /// <param name="panel">The proposers' answers, for a non-streamed response that asked for them.</param>
+    private void WriteResponse(Utf8JsonWriter json, string status, MoaRun? run, OpenAiError? failure, Panel? panel = null)
     {
         json.WriteStartObject();
         json.WriteString("id"u8, _id);
@@ -111,6 +120,11 @@ internal sealed class ResponseAnswerFormat(ResponsesRequest request, string mode
         else
         {
             WriteUsage(json, run);
+        }
+
+        if (panel is not null)
+        {
+            PanelJson.WriteProposals(json, panel);
         }
 
         json.WriteEndObject();

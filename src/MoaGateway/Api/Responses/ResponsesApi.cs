@@ -41,7 +41,7 @@ public static class ResponsesApi
 
         details.Model = root.GetProperty("model").GetString()!;
         details.Stream = root.TryGetProperty("stream", out var stream) && stream.ValueKind == JsonValueKind.True;
-        return await router.RouteAsync(context, details.Model, body, "responses", MoaExtension.Find(root), async (model, scope) =>
+        return await router.RouteAsync(context, details.Model, body, "responses", MoaExtension.Find(root), async (moa, scope) =>
         {
             var request = ResponsesRequest.Parse(root, limits, out var error);
             if (request is null)
@@ -51,7 +51,7 @@ public static class ResponsesApi
 
             context.Response.RegisterForDispose(request);
             details.Prompt = details.CaptureContent ? request.Chat.MessagesJson : null;
-            return await MoaResponses.RespondAsync(context, model, request.Chat, new ResponseAnswerFormat(request, model.Id), scope, details);
+            return await MoaResponses.RespondAsync(context, moa, request.Chat, new ResponseAnswerFormat(request, moa.Model.Id), scope, details);
         });
     }
 }
