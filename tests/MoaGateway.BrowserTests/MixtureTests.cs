@@ -38,6 +38,7 @@ public sealed class MixtureTests(Chromium chromium) : PlaygroundTest(chromium)
             .Set("MoaGateway:Models:moa:Layers:1:Agents:0", "together/deepseek-v3")
             .Set("MoaGateway:Models:moa:Layers:1:Agents:1", "groq/qwen-qwq-32b")
             .Set("MoaGateway:Models:moa:Aggregator", "together/qwen3-235b")
+            .Set("MoaGateway:Models:moa:AggregatorFallbacks:0", "groq/llama-3.3-70b")
             .Set("MoaGateway:Overrides:Enabled", "true");
     }
 
@@ -116,6 +117,20 @@ public sealed class MixtureTests(Chromium chromium) : PlaygroundTest(chromium)
     }
 
     [Fact]
+    public async Task When_a_fallback_answers_the_aggregator_pane_names_it_and_the_aggregator_that_failed()
+    {
+        Upstream.Reply("qwen3-235b", new FakeReply { Status = 503, ErrorMessage = "the aggregator is overloaded" });
+        var playground = await OpenAsync();
+
+        await playground.RunAsync("moa", Prompt);
+
+        await Expect(playground.PaneText("groq/llama-3.3-70b").Last).ToHaveTextAsync(Answers["groq/llama-3.3-70b"]);
+        await Expect(playground.Column("Aggregator")).ToContainTextAsync("answered by a fallback after together/qwen3-235b (failed)");
+        await Expect(playground.Column("Aggregator").GetByRole(AriaRole.Article, new() { Name = "groq/llama-3.3-70b" })).ToBeVisibleAsync();
+        playground.AssertNoProblems();
+    }
+
+    [Fact]
     public async Task An_answer_cut_off_mid_stream_is_shown_as_incomplete_with_the_reason()
     {
         Upstream.Reply("qwen3-235b", new FakeReply { Text = "The sky is", BreakAfterFirstToken = true });
@@ -142,7 +157,9 @@ public sealed class MixtureTests(Chromium chromium) : PlaygroundTest(chromium)
         await Expect(playground.Error).ToBeVisibleAsync();
         await Expect(playground.Error).ToContainTextAsync("layer 1");
         await Expect(playground.PaneStatus("together/qwen-2.5-72b")).ToHaveTextAsync("failed");
-        await Expect(playground.PaneStatus("together/qwen3-235b")).Not.ToHaveTextAsync("answered");
+        await Expect(playground.Column("Layer 1")).ToContainTextAsync("0 answered, 3 failed");
+        await Expect(playground.PaneStatus("together/deepseek-v3")).ToHaveTextAsync("not run");
+        await Expect(playground.PaneStatus("together/qwen3-235b")).ToHaveTextAsync("not run");
         Assert.Empty(Upstream.RequestsFor("qwen3-235b"));
     }
 

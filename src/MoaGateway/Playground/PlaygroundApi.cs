@@ -1,6 +1,7 @@
 using System.Collections.Frozen;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
+using MoaGateway.Configuration;
 using MoaGateway.Security;
 using MoaGateway.Serving;
 
@@ -52,20 +53,28 @@ public static class PlaygroundApi
     private static Results<FileContentHttpResult, NotFound> File(string file, HttpContext context) =>
         Files.TryGetValue(file, out var asset) ? asset.Serve(context) : TypedResults.NotFound();
 
-    /// <summary>What the page must know before its first API call: whether to ask for a key, and whether it may offer to change the topology.</summary>
+    /// <summary>
+    /// What the page must know before its first API call: whether to ask for a key, whether it may ask for the
+    /// proposers' answers, and whether it may offer to change the topology.
+    /// </summary>
     private static JsonHttpResult<PlaygroundSettings> Settings(HttpContext context)
     {
         var configuration = ConfigurationSnapshot.Of(context);
-        var overrides = configuration.Options.Overrides;
+        var options = configuration.Options;
+        var overrides = options.Overrides;
         return TypedResults.Json(
             new PlaygroundSettings(
                 configuration.ClientKeys.Required,
+                options.Panel.Expose != PanelOptions.Never,
                 new PlaygroundOverrides(overrides.Enabled, overrides.MaxLayers, overrides.MaxAgentsPerLayer, overrides.MaxUpstreamCalls)),
             PlaygroundJsonContext.Default.PlaygroundSettings);
     }
 }
 
-public sealed record PlaygroundSettings(bool ApiKeyRequired, PlaygroundOverrides Overrides);
+/// <param name="ApiKeyRequired">Client keys are configured: every <c>/v1</c> call needs one.</param>
+/// <param name="Panel"><c>moa.include_proposals</c> is allowed (<c>MoaGateway:Panel:Expose</c> is not <c>never</c>).</param>
+/// <param name="Overrides">What a request's <c>moa</c> topology may do.</param>
+public sealed record PlaygroundSettings(bool ApiKeyRequired, bool Panel, PlaygroundOverrides Overrides);
 
 /// <summary>Whether a request may carry a topology in its <c>moa</c> object, and the bounds of <c>MoaGateway:Overrides</c> it is held to.</summary>
 public sealed record PlaygroundOverrides(bool Enabled, int MaxLayers, int MaxAgentsPerLayer, int MaxUpstreamCalls);

@@ -48,6 +48,7 @@ const statusText = {
   cancelled: 'cancelled',
   stopped: 'stopped',
   incomplete: 'incomplete',
+  not_run: 'not run',
 };
 
 /** An element with properties (className, textContent, ...), attributes given as `attrs`, and child nodes or strings. */
@@ -199,7 +200,7 @@ async function loadModels() {
     return;
   }
   selectModel();
-  announce(`${list.data.length} virtual models. Pick one, type a prompt and run it.`);
+  announce(`${list.data.length} virtual model${list.data.length === 1 ? '' : 's'}. Pick one, type a prompt and run it.`);
 }
 
 function selectedCard() {
@@ -259,7 +260,7 @@ function numberLayers() {
       row.querySelector('button').setAttribute('aria-label', `Remove agent ${agent + 1} of layer ${layer + 1}`);
     });
   });
-  drawPlannedMixture();
+  drawEditedMixture();
 }
 
 /** The editor's topology, or the reason it cannot be sent. */
@@ -311,6 +312,11 @@ function drawPlannedMixture() {
   if (topology) new Mixture(topology).draw();
 }
 
+/** An edit redraws the columns only when the edited topology is the one the next run sends, so a result stays in view. */
+function drawEditedMixture() {
+  if (page.useTopology.checked) drawPlannedMixture();
+}
+
 // --- The mixture as it runs ------------------------------------------------------------------------------------
 
 function formatMs(ms) {
@@ -359,6 +365,11 @@ class Pane {
     if (follow) this.body.scrollTop = this.body.scrollHeight;
   }
 
+  /** The call's layer started. */
+  begin() {
+    if (this.state === 'waiting') this.setStatus('running');
+  }
+
   /** The call is tried again from the start: the text so far is void. */
   restart(attempt) {
     this.text.data = '';
@@ -386,9 +397,9 @@ class Pane {
     if (figures.length > 0) this.figures.textContent = figures.join(' · ');
   }
 
-  /** The run ended before this call reported how it ended. */
+  /** The run ended before this call reported how it ended; a call that had not started never will. */
   interrupt(status) {
-    if (!this.ended) this.setStatus(status);
+    if (!this.ended) this.setStatus(this.state === 'waiting' ? 'not_run' : status);
   }
 }
 
@@ -398,6 +409,8 @@ class Mixture {
     this.topology = topology;
     this.panes = new Map();
     this.layerColumns = [];
+    // The layer whose layer.done is the latest event of the stream, if it is.
+    this.layerEnded = null;
   }
 
   static key(layer, agent, sample) {
@@ -405,8 +418,10 @@ class Mixture {
   }
 
   draw() {
+    const hidden = state.settings?.panel === false;
     this.layerColumns = this.topology.layers.map((agents, index) => {
-      const column = this.column(`Layer ${index + 1}`, `${agents.reduce((calls, agent) => calls + (agent.samples ?? 1), 0)} calls`);
+      const calls = `${agents.reduce((sum, agent) => sum + (agent.samples ?? 1), 0)} calls`;
+      const column = this.column(`Layer ${index + 1}`, hidden ? `${calls}; their text is not shown (MoaGateway:Panel:Expose is never)` : calls);
       agents.forEach((agent, position) => {
         if (agent.samples === null) {
           this.addPane(column, index + 1, position, null, agent.model);
@@ -462,16 +477,17 @@ class Mixture {
 
   layerStarts(layer) {
     if (layer > this.layerColumns.length) {
-      this.aggregator.interrupt('running');
+      this.aggregator.begin();
       return;
     }
     for (const pane of this.panes.values()) {
-      if (pane.layer === layer && pane.state === 'waiting') pane.setStatus('running');
+      if (pane.layer === layer) pane.begin();
     }
   }
 
   /** A panel event of the stream: `proposal.delta`, `proposal.retry`, `proposal.done` or `layer.done`. */
   panel(event) {
+    this.layerEnded = event.event === 'layer.done' ? event.layer : null;
     switch (event.event) {
       case 'proposal.delta':
         this.paneOf(event).append(event.delta ?? '');
@@ -496,6 +512,7 @@ class Mixture {
   }
 
   answer(text) {
+    this.layerEnded = null;
     if (!this.aggregator.received) announce('The aggregator is answering.');
     this.aggregator.append(text);
   }
@@ -516,9 +533,13 @@ class Mixture {
   }
 
   /** The run ended without its end: the panes still open say so. */
+  /**
+   * The run ended without its end: the panes still open say so. A failure that came right after a layer ended (the
+   * layer fell short of its MinAgents) means nothing after it was called: those panes say `not run`.
+   */
   interrupt(status) {
-    for (const pane of this.panes.values()) pane.interrupt(status);
-    this.aggregator.interrupt(status);
+    const notRun = (pane) => status === 'incomplete' && this.layerEnded !== null && (pane.layer ?? Infinity) > this.layerEnded;
+    for (const pane of [...this.panes.values(), this.aggregator]) pane.interrupt(notRun(pane) ? 'not_run' : status);
   }
 }
 
@@ -667,7 +688,7 @@ async function stream(model, prompt, moa, mixture, signal, started) {
   }
 
   if (done && !streamError) {
-    mixture.aggregator.interrupt('answered');
+    if (!mixture.aggregator.ended) mixture.aggregator.setStatus('answered');
     announce(`${model} answered in ${formatMs(performance.now() - started)}.`);
     return;
   }
@@ -687,8 +708,8 @@ async function start() {
   page.stop.addEventListener('click', () => state.running?.abort());
   page.model.addEventListener('change', selectModel);
   page.useTopology.addEventListener('change', drawPlannedMixture);
-  page.layers.addEventListener('change', drawPlannedMixture);
-  page.aggregator.addEventListener('change', drawPlannedMixture);
+  page.layers.addEventListener('change', drawEditedMixture);
+  page.aggregator.addEventListener('change', drawEditedMixture);
   $('add-layer').addEventListener('click', () => {
     page.layers.append(layerFieldset([{ model: '', samples: null }]));
     numberLayers();

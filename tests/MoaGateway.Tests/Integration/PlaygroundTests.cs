@@ -44,6 +44,20 @@ public sealed class PlaygroundTests : GatewayTest
     }
 
     [Fact]
+    public async Task A_reload_of_the_settings_file_turns_the_playground_on_without_a_restart()
+    {
+        var file = Path.Combine(Directory.CreateTempSubdirectory("moagateway-playground-").FullName, "moagateway.json");
+        await File.WriteAllTextAsync(file, PlaygroundFile(enabled: false));
+        await using var gateway = await GatewayHost.StartAsync(Configure(Upstream).Set("MOAGATEWAY_CONFIG", file));
+        var before = await StatusAsync(gateway, "/playground");
+
+        await File.WriteAllTextAsync(file, PlaygroundFile(enabled: true));
+
+        await Eventually.True(async () => await StatusAsync(gateway, "/playground") == HttpStatusCode.OK);
+        Assert.Equal(HttpStatusCode.NotFound, before);
+    }
+
+    [Fact]
     public async Task The_page_and_its_files_are_served_with_their_types_and_a_policy_that_allows_only_what_the_page_needs()
     {
         await using var gateway = await GatewayHost.StartAsync(Configure(Upstream).Set("MoaGateway:Playground:Enabled", "true"));
@@ -133,6 +147,7 @@ public sealed class PlaygroundTests : GatewayTest
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, models.StatusCode);
         Assert.True(settings["api_key_required"]!.GetValue<bool>());
+        Assert.True(settings["panel"]!.GetValue<bool>());
         Assert.True(settings["overrides"]!["enabled"]!.GetValue<bool>());
         Assert.Equal(2, settings["overrides"]!["max_layers"]!.GetValue<int>());
         Assert.Equal(8, settings["overrides"]!["max_agents_per_layer"]!.GetValue<int>());
@@ -140,14 +155,26 @@ public sealed class PlaygroundTests : GatewayTest
     }
 
     [Fact]
-    public async Task Without_keys_or_overrides_the_settings_say_so()
+    public async Task Without_keys_overrides_or_the_panel_the_settings_say_so()
     {
-        await using var gateway = await GatewayHost.StartAsync(Configure(Upstream).Set("MoaGateway:Playground:Enabled", "true"));
+        await using var gateway = await GatewayHost.StartAsync(Configure(Upstream)
+            .Set("MoaGateway:Playground:Enabled", "true")
+            .Set("MoaGateway:Panel:Expose", "never"));
 
         var settings = JsonNode.Parse(await gateway.Http.GetStringAsync("/playground/settings"))!;
 
         Assert.False(settings["api_key_required"]!.GetValue<bool>());
+        Assert.False(settings["panel"]!.GetValue<bool>());
         Assert.False(settings["overrides"]!["enabled"]!.GetValue<bool>());
+    }
+
+    private static string PlaygroundFile(bool enabled) =>
+        $$"""{ "MoaGateway": { "Playground": { "Enabled": {{(enabled ? "true" : "false")}} } } }""";
+
+    private static async Task<HttpStatusCode> StatusAsync(GatewayHost gateway, string path)
+    {
+        using var response = await gateway.Http.GetAsync(path);
+        return response.StatusCode;
     }
 
     private static string? Header(HttpResponseMessage response, string name) =>
