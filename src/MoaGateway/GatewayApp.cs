@@ -2,6 +2,7 @@ using MoaGateway.Api;
 using MoaGateway.Configuration;
 using MoaGateway.Health;
 using MoaGateway.Observability;
+using MoaGateway.Playground;
 using MoaGateway.Security;
 using Serilog;
 
@@ -39,6 +40,7 @@ public static class GatewayApp
         app.UseRateLimiter();
         app.MapGatewayHealth();
         app.MapOpenAiApi();
+        app.MapPlayground();
         return app;
     }
 }
