@@ -82,12 +82,18 @@ public sealed class PlaygroundPage : IAsyncDisposable
 
     public void AssertNoProblems() => Assert.True(_problems.IsEmpty, $"the page reported problems:\n{string.Join("\n", _problems)}");
 
-    /// <summary>Saves what the page shows, whole, to <paramref name="path"/> in the repository.</summary>
+    /// <summary>
+    /// Saves what the page shows, whole: beside the test's output, and over <paramref name="path"/> in the repository
+    /// only when <c>MOAGATEWAY_UPDATE_SCREENSHOTS</c> is set, so that an ordinary test run leaves the tree as it was.
+    /// </summary>
     public async Task ScreenshotAsync(string path)
     {
-        var file = Path.Combine(RepositoryRoot(), path);
+        var file = Environment.GetEnvironmentVariable("MOAGATEWAY_UPDATE_SCREENSHOTS") is { Length: > 0 }
+            ? Path.Combine(RepositoryRoot(), path)
+            : Path.Combine(AppContext.BaseDirectory, "screenshots", Path.GetFileName(path));
         Directory.CreateDirectory(Path.GetDirectoryName(file)!);
         await Page.ScreenshotAsync(new() { Path = file, FullPage = true });
+        Assert.True(new FileInfo(file).Length > 0, $"no screenshot was written to {file}");
     }
 
     public async ValueTask DisposeAsync() => await _context.DisposeAsync();
