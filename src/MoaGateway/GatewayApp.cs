@@ -2,6 +2,7 @@ using MoaGateway.Api;
 using MoaGateway.Configuration;
 using MoaGateway.Health;
 using MoaGateway.Observability;
+using MoaGateway.Playground;
 using MoaGateway.Security;
 using Serilog;
 
@@ -40,6 +41,7 @@ public static class GatewayApp
         app.UseRateLimiter();
         app.MapGatewayHealth();
         app.MapOpenAiApi();
+        app.MapPlayground();
         return app;
     }
 }

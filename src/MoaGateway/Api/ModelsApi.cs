@@ -45,6 +45,9 @@ public static class ModelsApi
             new ModelComposition(
                 model.Description,
                 [.. model.Layers.Select(layer => (IReadOnlyList<string>)[.. layer.Agents.Select(agent => agent.ToString())])],
+                model.Layers.Any(layer => layer.Agents.Any(agent => agent.Samples is not null))
+                    ? [.. model.Layers.Select(layer => (IReadOnlyList<int?>)[.. layer.Agents.Select(agent => agent.Samples)])]
+                    : null,
                 model.Aggregator.ToString(),
                 model.Aggregators.Count > 1 ? [.. model.Aggregators.Skip(1).Select(agent => agent.ToString())] : null,
                 model.UpstreamCallCount,
@@ -64,10 +67,15 @@ public sealed record ModelCard(string Id, long Created, string OwnedBy, ModelCom
     public string ObjectType => "model";
 }
 
-/// <summary>An extension of OpenAI's model object: the layers, aggregator and cost in upstream calls of a virtual model.</summary>
+/// <summary>
+/// An extension of OpenAI's model object: the layers, aggregator and cost in upstream calls of a virtual model.
+/// <paramref name="Samples"/>, beside <paramref name="Layers"/> agent for agent, gives each sampled agent's samples
+/// (null for one called once); it is left out when no agent is sampled.
+/// </summary>
 public sealed record ModelComposition(
     string? Description,
     IReadOnlyList<IReadOnlyList<string>> Layers,
+    IReadOnlyList<IReadOnlyList<int?>>? Samples,
     string Aggregator,
     IReadOnlyList<string>? AggregatorFallbacks,
     int UpstreamCalls,

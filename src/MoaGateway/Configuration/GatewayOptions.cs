@@ -38,6 +38,8 @@ public sealed class GatewayOptions
 
     public ManagementOptions Management { get; init; } = new();
 
+    public PlaygroundOptions Playground { get; init; } = new();
+
     public OverridesOptions Overrides { get; init; } = new();
 
     public PanelOptions Panel { get; init; } = new();
@@ -85,6 +87,13 @@ public sealed class ManagementOptions
 {
     /// <summary>Unset: no management port, and no <c>/metrics</c> at all.</summary>
     public int? Port { get; set; }
+}
+
+/// <summary>The browser page at <c>/playground</c>, which runs requests through the public API like any client.</summary>
+public sealed class PlaygroundOptions
+{
+    /// <summary>Unset means: only in the Development environment.</summary>
+    public bool? Enabled { get; set; }
 }
 
 public sealed class LoggingOptions

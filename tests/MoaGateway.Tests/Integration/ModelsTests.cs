@@ -42,6 +42,7 @@ public sealed class ModelsTests : GatewayTest
         Assert.Equal(3, moa["upstream_calls"]!.GetValue<int>());
         Assert.Equal(["fake/a", "fake/b"], moa["layers"]![0]!.AsArray().Select(a => a!.GetValue<string>()));
         Assert.False(moa["simulated"]!.GetValue<bool>());
+        Assert.False(moa.AsObject().ContainsKey("samples"), "a model without sampled agents lists no samples");
     }
 
     [Fact]

@@ -65,5 +65,6 @@ public sealed class SamplesTests : GatewayTest
 
         Assert.Equal(4, card["upstream_calls"]!.GetValue<int>());
         Assert.Equal(["fake/strong"], card["layers"]![0]!.AsArray().Select(agent => agent!.GetValue<string>()));
+        Assert.Equal([3], card["samples"]![0]!.AsArray().Select(samples => samples!.GetValue<int>()));
     }
 }
