@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The deployment files that the container tests (tests/MoaGateway.ContainerTests) do not cover: validates the
 # Kubernetes manifests without a cluster, validates docker-compose.yml with each profile, brings up the default
-# stack and checks one answer through it, then starts the local profile's gateway to check its configuration.
+# stack and checks one answer through it, starts the local profile's gateway to check its configuration, and brings up
+# the scale profile to check that its two replicas hold a client key to one minute's limit between them.
 #
 #   bash deploy/ci/compose-and-manifests-check.sh
 #
@@ -28,9 +29,9 @@ cleanup() {
   local status=$?
   set +e
   if [ "$status" -ne 0 ] && $compose_started; then
-    "${compose[@]}" --profile local logs --no-color --tail 40 >&2 2>&1
+    "${compose[@]}" --profile local --profile scale logs --no-color --tail 40 >&2 2>&1
   fi
-  $compose_started && "${compose[@]}" --profile local down --volumes --remove-orphans --timeout 45 >/dev/null 2>&1
+  $compose_started && "${compose[@]}" --profile local --profile scale down --volumes --remove-orphans --timeout 45 >/dev/null 2>&1
   rm -rf "$work"
   echo "compose and manifest checks: $([ "$status" -eq 0 ] && echo passed || echo FAILED) in $((SECONDS - started)) s"
   exit "$status"
@@ -72,11 +73,11 @@ else
 fi
 
 step "docker-compose: the file, each profile, and the default stack"
-export MOAGATEWAY_IMAGE=moagateway:compose-check GATEWAY_PORT=127.0.0.1:0 GATEWAY_LOCAL_PORT=127.0.0.1:0
-for profile in "" real local observability; do
+export MOAGATEWAY_IMAGE=moagateway:compose-check GATEWAY_PORT=127.0.0.1:0 GATEWAY_LOCAL_PORT=127.0.0.1:0 GATEWAY_SCALE_PORT=127.0.0.1:0
+for profile in "" real local observability scale; do
   "${compose[@]}" ${profile:+--profile "$profile"} config --quiet || fail "docker-compose config${profile:+ --profile $profile}"
 done
-echo "docker-compose config: valid without a profile and with real, local, observability"
+echo "docker-compose config: valid without a profile and with real, local, observability, scale"
 compose_started=true
 "${compose[@]}" build --quiet
 "${compose[@]}" up --detach --quiet-pull
@@ -91,3 +92,24 @@ check completion "$url" moa
 "${compose[@]}" --profile local up --detach --no-deps gateway-local
 wait_healthy "$("${compose[@]}" --profile local ps -q gateway-local)" 60
 check models "http://$("${compose[@]}" --profile local port gateway-local 8080)" moa moa-lite moa-local
+
+step "docker-compose: the scale profile, two replicas sharing a client key's limit through Redis"
+scale=("${compose[@]}" --profile scale)
+"${scale[@]}" build --quiet redis
+"${scale[@]}" up --detach --quiet-pull gateway-scale
+for service in gateway-scale-1 gateway-scale-2; do wait_healthy "$("${scale[@]}" ps -q "$service")" 90; done
+url="http://$("${scale[@]}" port gateway-scale 8080)"
+deadline=$((SECONDS + 30))
+until curl -fsS "$url/healthz" >/dev/null 2>&1; do
+  [ "$SECONDS" -lt "$deadline" ] || fail "nginx in front of the replicas does not answer"
+  sleep 1
+done
+# The key's minute is a fixed window: start well inside one.
+[ "$(date -u +%-S)" -lt 45 ] || sleep $((62 - $(date -u +%-S)))
+check shared-limit "$url" sk-moa-scale-demo 10
+for service in gateway-scale-1 gateway-scale-2; do
+  # Into a file first: grep -q stops reading at the first match, which pipefail would count against the logs command.
+  "${scale[@]}" logs --no-color "$service" >"$work/$service.log"
+  grep -q '"RequestPath":"/v1/models"' "$work/$service.log" || fail "$service served none of the requests: nginx did not balance"
+done
+echo "both replicas served requests of the key"

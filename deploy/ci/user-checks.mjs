@@ -2,6 +2,7 @@
 //   node user-checks.mjs <check> <args...>
 //     models <base url> <id>...               GET /v1/models lists these ids (prints the list)
 //     completion <base url> <model>           a non-streamed answer in which every agent answered
+//     shared-limit <base url> <key> <limit>   of 2 x limit + 4 requests in a row with the key, exactly limit are admitted
 const [check, ...args] = process.argv.slice(2);
 
 const fail = (message) => {
@@ -40,6 +41,21 @@ const checks = {
       fail(`answer ${JSON.stringify(text)}; agents ${JSON.stringify(agents.map((a) => `${a.model}: ${a.status}`))}`);
     }
     console.log(`completion ${model}: ${agents.length} upstream calls answered: ${JSON.stringify(text.slice(0, 60))}...`);
+  },
+
+  async ["shared-limit"](baseUrl, key, limit) {
+    // One at a time, so that only the minute's count can refuse them (not the key's requests in flight).
+    const count = 2 * Number(limit) + 4;
+    const outcomes = [];
+    for (let i = 0; i < count; i++) {
+      const response = await fetch(`${baseUrl}/v1/models`, { headers: { Authorization: `Bearer ${key}` } });
+      const body = await response.json();
+      outcomes.push(response.status === 200 ? "200" : `${response.status} ${body.error?.code}`);
+    }
+    const admitted = outcomes.filter((outcome) => outcome === "200").length;
+    const refused = outcomes.filter((outcome) => outcome === "429 rate_limit_exceeded").length;
+    if (admitted !== Number(limit) || refused !== count - admitted) fail(`of ${count} requests ${admitted} admitted, ${refused} refused: ${outcomes.join(", ")}`);
+    console.log(`shared-limit: of ${count} requests in a row, ${admitted} admitted and ${refused} refused with 429 rate_limit_exceeded, as the key's limit of ${limit} a minute says`);
   },
 };
 

@@ -104,16 +104,17 @@ report();
 
 // --- 3. Cross-references and gateway-specific settings.
 const find = (kind) => typed.filter((t) => t.kind === kind);
-const one = (kind) => {
-  const found = find(kind);
-  if (found.length !== 1) fail("manifests", `expected one ${kind}, found ${found.length}`);
+const one = (kind, name) => {
+  const found = find(kind).filter((t) => name === undefined || t.object.metadata?.name === name);
+  if (found.length !== 1) fail("manifests", `expected one ${kind}${name ? ` named ${name}` : ""}, found ${found.length}`);
   return found[0];
 };
 const matches = (selector = {}, labels = {}) =>
   Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
 
-const deployment = one("Deployment");
-const service = one("Service");
+// The gateway's own objects are named moagateway; others (redis.yaml) are checked where the gateway refers to them.
+const deployment = one("Deployment", "moagateway");
+const service = one("Service", "moagateway");
 const hpa = one("HorizontalPodAutoscaler");
 const pdb = one("PodDisruptionBudget");
 const configMap = one("ConfigMap");
@@ -210,6 +211,31 @@ if (deployment && configMap && secret && service && hpa && pdb) {
     if (!(grace > pause + drain)) {
       fail(d, `terminationGracePeriodSeconds ${grace} must exceed preStop ${pause} s + drain ${drain} s`);
     }
+
+    // SharedState:Redis: no password in a ConfigMap; a host that is a Service of these manifests must reach one Redis pod.
+    const redis = settings?.MoaGateway?.SharedState?.Redis;
+    if (typeof redis === "string" && redis !== "") {
+      if (/(^|,)\s*password\s*=/i.test(redis)) {
+        fail(configMap.where, "SharedState:Redis holds a password: name that Redis in the Secret (MoaGateway__SharedState__Redis) instead");
+      }
+      const [host, port = "6379"] = redis.split(",")[0].trim().split(":");
+      const redisService = find("Service").find((s) => s.object.metadata.name === host.split(".")[0]);
+      const servicePort = redisService && (redisService.object.spec.ports ?? []).find((p) => String(p.port) === port);
+      if (redisService && !servicePort) fail(redisService.where, `has no port ${port}, which SharedState:Redis names`);
+      if (servicePort) checkRedisPods(redisService, servicePort);
+    }
+  }
+}
+
+/** The pods behind the Redis Service that SharedState:Redis names: exactly one Redis, never the gateway's own pods. */
+function checkRedisPods(redisService, servicePort) {
+  const selected = find("Deployment").filter((t) => matches(redisService.object.spec.selector, t.object.spec.template.metadata?.labels));
+  const serving = selected.filter((t) => t.object.spec.template.spec.containers
+    .some((c) => (c.ports ?? []).some((p) => p.name === servicePort.targetPort || p.containerPort === servicePort.targetPort)));
+  if (serving.length === 0) fail(redisService.where, `selects no pod with the container port ${servicePort.targetPort}`);
+  for (const t of selected) {
+    if (t.object.metadata.name === deployment.object.metadata.name) fail(redisService.where, "selects the gateway's own pods");
+    if ((t.object.spec.replicas ?? 1) !== 1) fail(t.where, "more than one Redis would split the counts: replicas must be 1");
   }
 }
 

@@ -36,7 +36,8 @@ public static class GatewayApp
         app.UseCors();
         app.UseClientKeys();
         app.UseOpenAiErrors();
-        // After the client keys: the global limiter applies the limits of the key found there.
+        // After the client keys: the limits and budget of the key found there, before the gateway-wide cap.
+        app.UseClientKeyLimits();
         app.UseRateLimiter();
         app.MapGatewayHealth();
         app.MapOpenAiApi();

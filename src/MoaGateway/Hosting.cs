@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using MoaGateway.Api;
 using MoaGateway.Configuration;
+using MoaGateway.Costs;
 using MoaGateway.Forwarding;
 using MoaGateway.Health;
 using MoaGateway.Moa;
@@ -9,6 +10,7 @@ using MoaGateway.Observability;
 using MoaGateway.Providers;
 using MoaGateway.Security;
 using MoaGateway.Serving;
+using MoaGateway.SharedState;
 
 namespace MoaGateway;
 
@@ -18,6 +20,10 @@ public static class Hosting
     {
         services.AddGatewayOptions();
         services.AddSingleton<ConfigurationLoader>();
+        // Counts of client keys' limits and spend outlive any one configuration.
+        services.AddSingleton<SharedStore>();
+        services.AddSingleton<IValidateOptions<GatewayOptions>, SharedStateValidator>();
+        services.AddSingleton<IValidateOptions<GatewayOptions>, PricingValidator>();
         // How each configuration's agents are called: through its own providers.
         services.AddSingleton<Func<ProviderRegistry, IAgentInvoker>>(_ => providers => new OpenAiAgentInvoker(providers));
         services.AddSingleton<LiveConfiguration>();

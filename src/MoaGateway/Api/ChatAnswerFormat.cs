@@ -1,3 +1,4 @@
+using MoaGateway.Costs;
 using MoaGateway.Moa;
 using MoaGateway.OpenAiWire;
 
@@ -11,12 +12,12 @@ internal sealed class ChatAnswerFormat(CompletionHeader header, bool includeUsag
 
     public void Append(ChatDelta delta) => _answer.Append(delta);
 
-    public IResult Complete(MoaRun run) => new JsonWriterResult(json => ChatCompletionJson.WriteCompletion(
+    public IResult Complete(MoaRun run, MixtureCost cost) => new JsonWriterResult(json => ChatCompletionJson.WriteCompletion(
         json,
         header,
         _answer,
         run.TotalUsage,
-        usage => MoaUsageJson.Write(usage, run),
+        usage => MoaUsageJson.Write(usage, run, cost),
         run.Panel is { } panel ? top => PanelJson.WriteProposals(top, panel) : null));
 
     public void WriteDelta(SseWriter sse, ChatDelta delta)
@@ -42,18 +43,18 @@ internal sealed class ChatAnswerFormat(CompletionHeader header, bool includeUsag
         sse.EndEvent();
     }
 
-    public void WriteEnd(SseWriter sse, MoaRun run)
+    public void WriteEnd(SseWriter sse, MoaRun run, MixtureCost cost)
     {
         if (includeUsage)
         {
-            ChatCompletionJson.WriteUsageChunk(sse.BeginEvent(), header, run.TotalUsage, usage => MoaUsageJson.Write(usage, run));
+            ChatCompletionJson.WriteUsageChunk(sse.BeginEvent(), header, run.TotalUsage, usage => MoaUsageJson.Write(usage, run, cost));
             sse.EndEvent();
         }
 
         sse.WriteDone();
     }
 
-    public void WriteFailure(SseWriter sse, OpenAiError failure, MoaRun run)
+    public void WriteFailure(SseWriter sse, OpenAiError failure, MoaRun run, MixtureCost cost)
     {
         failure.WriteTo(sse.BeginEvent());
         sse.EndEvent();

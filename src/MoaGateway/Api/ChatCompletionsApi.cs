@@ -1,6 +1,7 @@
 using MoaGateway.Observability;
 using MoaGateway.OpenAiWire;
 using MoaGateway.Providers.Simulated;
+using MoaGateway.Security;
 using MoaGateway.Serving;
 
 namespace MoaGateway.Api;
@@ -10,7 +11,7 @@ public static class ChatCompletionsApi
 {
     public static RouteGroupBuilder MapChatCompletions(this RouteGroupBuilder v1)
     {
-        v1.MapPost("/chat/completions", CreateAsync).WithName("CreateChatCompletion").RequireRateLimiting(ChatConcurrency.PolicyName);
+        v1.MapPost("/chat/completions", CreateAsync).WithName("CreateChatCompletion").RequireRateLimiting(ChatConcurrency.PolicyName).RequireBudget();
         return v1;
     }
 

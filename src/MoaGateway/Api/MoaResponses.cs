@@ -1,17 +1,21 @@
 using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Http.Features;
+using MoaGateway.Costs;
 using MoaGateway.Moa;
 using MoaGateway.Observability;
 using MoaGateway.OpenAiWire;
+using MoaGateway.Security;
 using MoaGateway.Serving;
 
 namespace MoaGateway.Api;
 
 /// <summary>
 /// Runs a mixture for a chat request and answers in the shape of the API that was called (<see cref="IAnswerFormat"/>):
-/// one object, or a stream of server-sent events. Keep-alive, failures, the request log and the metrics are the same
-/// whichever API it is.
+/// one object, or a stream of server-sent events. Keep-alive, failures, the request log, the metrics and the cost are
+/// the same whichever API it is. The cost is settled, and charged to the client key, when the mixture has ended and
+/// before the answer's last bytes are written, so that the key's next request already sees it; however the request
+/// ends, failed and cancelled calls included.
 /// </summary>
 internal static class MoaResponses
 {
@@ -33,18 +37,20 @@ internal static class MoaResponses
         var configuration = ConfigurationSnapshot.Of(context);
         var model = moa.Model;
         var run = new MoaRun(model, moa.IncludeProposals ? new Panel(live: request.Stream) : null);
+        var cost = RequestCost.Start(
+            context, configuration.Prices, configuration.Counters, context.Features.Get<ClientKey>()?.Id, context.RequestServices.GetRequiredService<TimeProvider>());
         var deltas = configuration.Engine.RunAsync(model, input.Messages!, input.AggregatorOptions!, request.Stream, run, scope.Token);
         if (!request.Stream)
         {
-            return await CompleteAsync(deltas, format, run, scope, details);
+            return await CompleteAsync(deltas, format, run, scope, details, cost);
         }
 
-        await StreamAsync(context, deltas, format, run, TimeSpan.FromSeconds(configuration.Options.KeepAliveSeconds), scope, details);
+        await StreamAsync(context, deltas, format, run, TimeSpan.FromSeconds(configuration.Options.KeepAliveSeconds), scope, details, cost);
         return Results.Empty;
     }
 
     private static async Task<IResult> CompleteAsync(
-        IAsyncEnumerable<ChatDelta> deltas, IAnswerFormat format, MoaRun run, RequestScope scope, RequestLogDetails details)
+        IAsyncEnumerable<ChatDelta> deltas, IAnswerFormat format, MoaRun run, RequestScope scope, RequestLogDetails details, RequestCost cost)
     {
         var outcome = "cancelled";
         try
@@ -64,10 +70,10 @@ internal static class MoaResponses
         }
         finally
         {
-            Finish(run, stream: false, outcome, details);
+            await FinishAsync(run, stream: false, outcome, details, cost);
         }
 
-        return format.Complete(run);
+        return format.Complete(run, cost.Settled!);
     }
 
     /// <summary>
@@ -83,7 +89,8 @@ internal static class MoaResponses
         MoaRun run,
         TimeSpan keepAlive,
         RequestScope scope,
-        RequestLogDetails details)
+        RequestLogDetails details,
+        RequestCost cost)
     {
         var response = context.Response;
         response.ContentType = SseWriter.MediaType;
@@ -105,7 +112,7 @@ internal static class MoaResponses
                 details.AppendCompletion(enumerator.Current.Content);
             }
 
-            format.WriteEnd(sse, run);
+            format.WriteEnd(sse, run, await cost.SettleAsync(run));
             await sse.FlushAsync(write);
             outcome = "ok";
         }
@@ -117,7 +124,7 @@ internal static class MoaResponses
         catch (Exception exception) when (Failure(exception, scope) is { } failure)
         {
             outcome = "error";
-            format.WriteFailure(sse, failure, run);
+            format.WriteFailure(sse, failure, run, await cost.SettleAsync(run));
             await StreamCutOff.AbortAsync(context, sse);
         }
         catch (OperationCanceledException) when (scope.ClientGone.IsCancellationRequested)
@@ -127,14 +134,15 @@ internal static class MoaResponses
         finally
         {
             MoaTelemetry.StreamEnded(run.Model.Id);
-            Finish(run, stream: true, outcome, details);
+            await FinishAsync(run, stream: true, outcome, details, cost);
         }
     }
 
-    private static void Finish(MoaRun run, bool stream, string outcome, RequestLogDetails details)
+    /// <summary>However the request ended, its cost is settled: what failed and cancelled calls were billed is charged too.</summary>
+    private static async ValueTask FinishAsync(MoaRun run, bool stream, string outcome, RequestLogDetails details, RequestCost cost)
     {
         details.TotalTokens = run.TotalUsage.Total;
-
+        await cost.SettleAsync(run);
         MoaTelemetry.RecordRequest(run, stream, outcome, run.Elapsed);
     }
 

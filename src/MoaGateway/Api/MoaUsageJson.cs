@@ -1,18 +1,22 @@
 using System.Text.Json;
+using MoaGateway.Costs;
 using MoaGateway.Moa;
+using MoaGateway.OpenAiWire;
 
 namespace MoaGateway.Api;
 
 /// <summary>
-/// Writes <c>usage.moa</c>: every upstream call a MoA request made, per layer, so the totals beside it can be
-/// traced to the proposers and the aggregator that spent them, and the topology that ran (a request's override
-/// included) can be read from it: each proposer call with its agent's index in the layer and, for a sample, the
-/// sample's index and seed.
+/// Writes what a MoA request's usage adds to OpenAI's: <c>cost</c> and <c>cost_complete</c>, and <c>usage.moa</c>,
+/// every upstream call the request made, per layer, with its tokens and cost, so the totals beside it can be traced to
+/// the proposers and the aggregator that spent them, and the topology that ran (a request's override included) can be
+/// read from it: each proposer call with its agent's index in the layer and, for a sample, the sample's index and seed.
 /// </summary>
 internal static class MoaUsageJson
 {
-    public static void Write(Utf8JsonWriter json, MoaRun run)
+    public static void Write(Utf8JsonWriter json, MoaRun run, MixtureCost cost)
     {
+        json.WriteNumber("cost", cost.Total);
+        json.WriteBoolean("cost_complete", cost.Complete);
         var calls = run.Calls;
         json.WriteStartObject("moa");
         json.WriteString("model", run.Model.Id);
@@ -22,11 +26,11 @@ internal static class MoaUsageJson
         {
             json.WriteStartObject();
             json.WriteNumber("layer", layer.Key);
-            WriteCounts(json, layer.Aggregate(default(TokenCounts), (sum, call) => sum + (call.Usage ?? default)));
+            ChatCompletionJson.WriteTokenCounts(json, layer.Aggregate(default(TokenCounts), (sum, call) => sum + (call.Usage ?? default)));
             json.WriteStartArray("agents");
             foreach (var call in layer)
             {
-                WriteCall(json, call);
+                WriteCall(json, call, cost);
             }
 
             json.WriteEndArray();
@@ -38,7 +42,7 @@ internal static class MoaUsageJson
         if (aggregators.Count > 0)
         {
             json.WritePropertyName("aggregator");
-            WriteCall(json, aggregators[^1]);
+            WriteCall(json, aggregators[^1], cost);
         }
 
         if (aggregators.Count > 1)
@@ -46,7 +50,7 @@ internal static class MoaUsageJson
             json.WriteStartArray("failed_aggregators");
             foreach (var failed in aggregators.Take(aggregators.Count - 1))
             {
-                WriteCall(json, failed);
+                WriteCall(json, failed, cost);
             }
 
             json.WriteEndArray();
@@ -55,7 +59,7 @@ internal static class MoaUsageJson
         json.WriteEndObject();
     }
 
-    private static void WriteCall(Utf8JsonWriter json, AgentCallReport call)
+    private static void WriteCall(Utf8JsonWriter json, AgentCallReport call, MixtureCost cost)
     {
         json.WriteStartObject();
         if (!call.IsAggregator)
@@ -79,7 +83,16 @@ internal static class MoaUsageJson
         json.WriteNumber("attempts", call.Attempts);
         if (call.Usage is { } usage)
         {
-            WriteCounts(json, usage);
+            ChatCompletionJson.WriteTokenCounts(json, usage);
+        }
+
+        if (cost.Of(call) is { } callCost)
+        {
+            json.WriteNumber("cost", callCost.Usd);
+            if (!callCost.Complete)
+            {
+                json.WriteBoolean("cost_complete", false);
+            }
         }
 
         json.WriteNumber("duration_ms", Math.Round(call.Duration.TotalMilliseconds, 1));
@@ -106,11 +119,4 @@ internal static class MoaUsageJson
         CallOutcome.Empty => "empty",
         _ => "failed",
     };
-
-    public static void WriteCounts(Utf8JsonWriter json, TokenCounts counts)
-    {
-        json.WriteNumber("prompt_tokens", counts.Prompt);
-        json.WriteNumber("completion_tokens", counts.Completion);
-        json.WriteNumber("total_tokens", counts.Total);
-    }
 }

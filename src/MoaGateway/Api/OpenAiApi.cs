@@ -17,7 +17,8 @@ public static class OpenAiApi
         app.MapGroup("/v1")
             .MapModels()
             .MapChatCompletions()
-            .MapResponses();
+            .MapResponses()
+            .MapMe();
         return app;
     }
 }

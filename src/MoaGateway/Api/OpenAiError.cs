@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Text.Json;
+using MoaGateway.Costs;
 using MoaGateway.Moa;
 using MoaGateway.OpenAiWire;
 
@@ -105,6 +107,33 @@ public sealed record OpenAiError(int StatusCode, string Message, string Type, st
         "rate_limit_error",
         null,
         "concurrency_limit_exceeded");
+
+    /// <summary>As OpenAI answers a spent quota; retrying does not help before the period ends, so the SDKs that obey <c>x-should-retry</c> are told not to.</summary>
+    public static OpenAiError BudgetSpent(BudgetPeriod period, decimal cap, decimal spent, DateTimeOffset resetsAt) => new(
+        StatusCodes.Status429TooManyRequests,
+        string.Create(CultureInfo.InvariantCulture,
+            $"This API key has spent its {(period == BudgetPeriod.Day ? "daily" : "monthly")} budget of ${cap:0.00##} (${spent:0.00####} this UTC {(period == BudgetPeriod.Day ? "day" : "month")}). " +
+            $"It resets at {resetsAt:yyyy-MM-ddTHH:mm:ssZ}; GET /v1/me shows what is left."),
+        "insufficient_quota",
+        null,
+        "insufficient_quota")
+    {
+        ShouldRetry = false,
+    };
+
+    public static OpenAiError NoClientKeys() => new(
+        StatusCodes.Status404NotFound,
+        "GET /v1/me describes the client key a request is made with, and this gateway has no client keys configured.",
+        "invalid_request_error",
+        null,
+        "no_client_keys");
+
+    public static OpenAiError SharedStateUnavailable() => new(
+        StatusCodes.Status503ServiceUnavailable,
+        "The gateway cannot reach the store its limits are shared in, and refuses requests of limited keys until it can; retry shortly.",
+        "server_error",
+        null,
+        "shared_state_unavailable");
 
     public static OpenAiError ProviderUnavailable(string reason) =>
         new(StatusCodes.Status503ServiceUnavailable, reason, "upstream_error", "model", "provider_unavailable");

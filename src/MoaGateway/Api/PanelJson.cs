@@ -1,5 +1,6 @@
 using System.Text.Json;
 using MoaGateway.Moa;
+using MoaGateway.OpenAiWire;
 
 namespace MoaGateway.Api;
 
@@ -89,7 +90,7 @@ internal static class PanelJson
         if (report.Usage is { } usage)
         {
             json.WriteStartObject("usage"u8);
-            MoaUsageJson.WriteCounts(json, usage);
+            ChatCompletionJson.WriteTokenCounts(json, usage);
             json.WriteEndObject();
         }
         else

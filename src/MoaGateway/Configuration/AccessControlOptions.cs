@@ -24,6 +24,16 @@ public sealed class ClientKeyOptions
 
     /// <summary>Requests of this key in flight at once; unset means no limit beyond the gateway's own.</summary>
     public int? MaxConcurrentRequests { get; set; }
+
+    public BudgetOptions Budget { get; init; } = new();
+}
+
+/// <summary>What a client key may spend, in US dollars per UTC day and per UTC month; unset means no cap.</summary>
+public sealed class BudgetOptions
+{
+    public decimal? UsdPerDay { get; set; }
+
+    public decimal? UsdPerMonth { get; set; }
 }
 
 /// <summary>Browser access (<c>MoaGateway:Cors</c>): closed unless origins are listed.</summary>

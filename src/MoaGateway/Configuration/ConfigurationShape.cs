@@ -168,7 +168,7 @@ internal static class ConfigurationShape
                 var t when t == typeof(string) => "text",
                 var t when t == typeof(bool) => "true or false",
                 var t when t == typeof(int) || t == typeof(long) => "a whole number",
-                var t when t == typeof(double) || t == typeof(float) => "a number",
+                var t when t == typeof(double) || t == typeof(float) || t == typeof(decimal) => "a number",
                 _ => null,
             };
             return expected is null ? null : new Scalar(type, expected);

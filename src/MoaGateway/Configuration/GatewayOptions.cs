@@ -43,6 +43,11 @@ public sealed class GatewayOptions
     public OverridesOptions Overrides { get; init; } = new();
 
     public PanelOptions Panel { get; init; } = new();
+
+    /// <summary>US dollars per million tokens of upstream models; a call of a model without a price has no cost.</summary>
+    public List<PriceOptions> Pricing { get; init; } = [];
+
+    public SharedStateOptions SharedState { get; init; } = new();
 }
 
 /// <summary>Whether a request may see what the proposers said (<c>moa.include_proposals</c>), beside the aggregator's answer.</summary>

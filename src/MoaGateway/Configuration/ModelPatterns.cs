@@ -1,5 +1,3 @@
-using System.Collections.Frozen;
-
 namespace MoaGateway.Configuration;
 
 /// <summary>
@@ -13,28 +11,14 @@ public sealed class ModelPatterns
     /// <summary>The entry that allows every model.</summary>
     public const string AnyModel = "*";
 
-    /// <summary>The model part of an entry <c>&lt;provider&gt;/*</c>, which allows every model of that provider.</summary>
-    private const string AnyModelOfProvider = "*";
+    /// <summary>The entries; null for an empty list, which allows every model.</summary>
+    private readonly ModelLookup<bool>? _entries;
 
-    private readonly bool _anyModel;
-    private readonly FrozenSet<string> _models;
-    private readonly FrozenSet<string> _providers;
-
-    public ModelPatterns(IReadOnlyCollection<string> entries)
-    {
-        _anyModel = entries.Count == 0 || entries.Contains(AnyModel);
-        _providers = entries
-            .Select(entry => ProviderModel.TryParse(entry, out var name) && name.Model == AnyModelOfProvider ? name.Provider : null)
-            .OfType<string>()
-            .ToFrozenSet(StringComparer.OrdinalIgnoreCase);
-        _models = entries.Select(Normalize).ToFrozenSet(StringComparer.Ordinal);
-    }
+    public ModelPatterns(IReadOnlyCollection<string> entries) =>
+        _entries = entries.Count == 0 ? null : new ModelLookup<bool>(entries.Select(entry => (entry, true)));
 
     /// <summary>A virtual model id or a <c>&lt;provider&gt;/&lt;model&gt;</c> name.</summary>
-    public bool Allows(string model) =>
-        _anyModel ||
-        _models.Contains(Normalize(model)) ||
-        (ProviderModel.TryParse(model, out var name) && _providers.Contains(name.Provider));
+    public bool Allows(string model) => _entries is null || _entries.TryMatch(model, out _);
 
     /// <summary>
     /// Why an entry names nothing the gateway serves, or null when it is good. Where <paramref name="virtualModels"/>
@@ -74,7 +58,4 @@ public sealed class ModelPatterns
             ? null
             : $"'{entry}' names provider '{name.Provider}', which is not configured (known: {string.Join(", ", options.Providers.Keys.Order(StringComparer.Ordinal))}).";
     }
-
-    private static string Normalize(string model) =>
-        ProviderModel.TryParse(model, out var name) ? (name with { Provider = name.Provider.ToUpperInvariant() }).ToString() : model;
 }

@@ -1,12 +1,13 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using MoaGateway.SharedState;
 
 namespace MoaGateway.Health;
 
 /// <summary>
 /// <c>/healthz</c> (the process serves) and <c>/readyz</c> (the configuration served, and whether the latest reload
-/// was refused; providers reachable if probed): cheap and unauthenticated.
+/// was refused; providers reachable if probed; the shared Redis, if configured): cheap and unauthenticated.
 /// </summary>
 public static class HealthEndpoints
 {
@@ -18,7 +19,8 @@ public static class HealthEndpoints
         services.AddSingleton<ProviderReachabilityCheck>();
         services.AddHealthChecks()
             .AddCheck<ConfigurationHealthCheck>("configuration", tags: [ReadyTag])
-            .AddCheck<ProviderReachabilityCheck>("providers", tags: [ReadyTag]);
+            .AddCheck<ProviderReachabilityCheck>("providers", tags: [ReadyTag])
+            .AddCheck<SharedStateHealthCheck>("redis", tags: [ReadyTag]);
         return services;
     }
 

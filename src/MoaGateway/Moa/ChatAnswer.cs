@@ -17,8 +17,6 @@ public sealed class ChatAnswer
 
     public string? FinishReason { get; private set; }
 
-    public TokenCounts? Usage { get; private set; }
-
     public IReadOnlyList<CompleteToolCall> ToolCalls =>
         [.. _toolCalls.Values.Select(call => new CompleteToolCall(call.Id ?? string.Empty, call.Name ?? string.Empty, call.Arguments.ToString()))];
 
@@ -49,7 +47,6 @@ public sealed class ChatAnswer
         }
 
         FinishReason = delta.FinishReason ?? FinishReason;
-        Usage = delta.Usage ?? Usage;
     }
 
     private sealed class ToolCallBuilder

@@ -4,7 +4,8 @@ namespace MoaGateway.Moa;
 
 /// <summary>
 /// Calls one upstream model, with the provider's timeouts, retries and limits applied. Failures surface as
-/// <see cref="ProviderException"/>; cancellation through the token as usual.
+/// <see cref="ProviderException"/>; cancellation through the token as usual. Every attempt is reported in the
+/// <see cref="CallProgress"/>, with every event it read, so that its usage counts even when the call fails.
 /// </summary>
 public interface IAgentInvoker
 {
@@ -32,4 +33,4 @@ public interface IAgentInvoker
         AgentSpec agent, IReadOnlyList<ChatMessage> messages, ChatCompletionOptions options, CallProgress progress, CancellationToken cancellationToken);
 }
 
-public sealed record AgentAnswer(string Text, TokenCounts? Usage, string? FinishReason = null);
+public sealed record AgentAnswer(string Text, string? FinishReason = null);

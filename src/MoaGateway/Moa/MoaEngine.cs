@@ -177,10 +177,11 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
         var started = Stopwatch.GetTimestamp();
         var progress = new CallProgress { Feed = panel?.Feed(position, agent) };
         var name = position.Sample is { } sample ? $"{agent} (sample {sample})" : agent.ToString();
-        AgentCallReport Report(CallOutcome outcome, TokenCounts? usage, string? error, string? errorType, string? finishReason, string? content = null)
+        AgentCallReport Report(CallOutcome outcome, string? error, string? errorType, string? finishReason, string? content = null)
         {
             var report = new AgentCallReport(
-                position, agent, outcome, usage, Stopwatch.GetElapsedTime(started), error, Math.Max(progress.Attempts, 1), progress.TimeToFirstToken, errorType);
+                position, agent, outcome, progress.Usage, Stopwatch.GetElapsedTime(started), error, Math.Max(progress.Attempts, 1), progress.TimeToFirstToken,
+                errorType, progress.UsageUnreported);
             MoaTelemetry.CompleteAgentCall(activity, report, finishReason);
             panel?.Ended(report, content);
             return report;
@@ -193,19 +194,19 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
             {
                 // Not an answer: it would be a blank reference, and it must not make up a quorum.
                 var why = answer.FinishReason == "length" ? "reached its token limit before any text" : "answered with no text";
-                return Report(CallOutcome.Empty, answer.Usage, $"{name} {why}.", "empty", answer.FinishReason, answer.Text);
+                return Report(CallOutcome.Empty, $"{name} {why}.", "empty", answer.FinishReason, answer.Text);
             }
 
             answered(answer.Text);
-            return Report(CallOutcome.Answered, answer.Usage, null, null, answer.FinishReason, answer.Text);
+            return Report(CallOutcome.Answered, null, null, answer.FinishReason, answer.Text);
         }
         catch (ProviderException exception)
         {
-            return Report(OutcomeOf(exception), null, exception.Message, exception.ErrorType, null);
+            return Report(OutcomeOf(exception), exception.Message, exception.ErrorType, null);
         }
         catch (OperationCanceledException) when (stragglers.IsCancellationRequested && !request.IsCancellationRequested)
         {
-            return Report(CallOutcome.Cut, null, $"{name} was cut as a straggler after its layer's quorum answered.", "straggler", null);
+            return Report(CallOutcome.Cut, $"{name} was cut as a straggler after its layer's quorum answered.", "straggler", null);
         }
     }
 
@@ -300,7 +301,6 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
         private readonly Activity? _activity = MoaTelemetry.StartAgentCall(agent, position);
         private IAsyncEnumerator<ChatDelta>? _deltas;
         private CancellationToken _cancellationToken;
-        private TokenCounts? _usage;
         private string? _finishReason;
         private bool _recorded;
 
@@ -336,9 +336,7 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
 
             if (hasNext)
             {
-                var delta = _deltas.Current;
-                _usage = delta.Usage ?? _usage;
-                _finishReason = delta.FinishReason ?? _finishReason;
+                _finishReason = _deltas.Current.FinishReason ?? _finishReason;
                 return true;
             }
 
@@ -371,8 +369,8 @@ public sealed partial class MoaEngine(IAgentInvoker invoker, ILogger<MoaEngine> 
 
             _recorded = true;
             var report = new AgentCallReport(
-                position, agent, outcome, _usage, Stopwatch.GetElapsedTime(_started), error,
-                Math.Max(Progress.Attempts, 1), Progress.TimeToFirstToken, errorType);
+                position, agent, outcome, Progress.Usage, Stopwatch.GetElapsedTime(_started), error,
+                Math.Max(Progress.Attempts, 1), Progress.TimeToFirstToken, errorType, Progress.UsageUnreported);
             MoaTelemetry.CompleteAgentCall(_activity, report, _finishReason);
             _activity?.Dispose();
             engine.Record(run, report);

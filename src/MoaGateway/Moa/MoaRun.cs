@@ -2,12 +2,17 @@ using System.Diagnostics;
 
 namespace MoaGateway.Moa;
 
-public readonly record struct TokenCounts(int Prompt, int Completion)
+/// <summary>
+/// Tokens as providers count them. <paramref name="CachedPrompt"/> are the prompt tokens served from the provider's prompt
+/// cache, <paramref name="Reasoning"/> the completion tokens spent on reasoning: parts of <paramref name="Prompt"/> and
+/// <paramref name="Completion"/>, not additions to them.
+/// </summary>
+public readonly record struct TokenCounts(int Prompt, int Completion, int CachedPrompt = 0, int Reasoning = 0)
 {
     public int Total => Prompt + Completion;
 
-    public static TokenCounts operator +(TokenCounts left, TokenCounts right) =>
-        new(left.Prompt + right.Prompt, left.Completion + right.Completion);
+    public static TokenCounts operator +(TokenCounts left, TokenCounts right) => new(
+        left.Prompt + right.Prompt, left.Completion + right.Completion, left.CachedPrompt + right.CachedPrompt, left.Reasoning + right.Reasoning);
 }
 
 public enum CallOutcome
@@ -26,14 +31,32 @@ public enum CallOutcome
     Empty,
 }
 
-/// <summary>Filled in by the invoker while a call runs, so a report can say how the call went even when it fails.</summary>
+/// <summary>
+/// Filled in by the invoker while a call runs, so a report can say how the call went even when it fails, and what the
+/// provider billed for it: every attempt's usage, failed attempts included.
+/// </summary>
 public sealed class CallProgress
 {
     private int _attempts;
+    private TokenCounts? _earlierAttempts;
+    private TokenCounts? _attemptUsage;
+    private bool _attemptStreamed;
+    private bool _earlierUnreported;
 
     public int Attempts => Volatile.Read(ref _attempts);
 
     public TimeSpan? TimeToFirstToken { get; set; }
+
+    /// <summary>The usage every attempt reported, summed; null when none reported any.</summary>
+    public TokenCounts? Usage => _earlierAttempts is { } earlier ? earlier + (_attemptUsage ?? default) : _attemptUsage;
+
+    /// <summary>
+    /// True when an attempt streamed something but never reported its usage (it was cut, cancelled or broken), so part
+    /// of what the provider billed is unknown. An attempt refused before its first event is taken to have cost nothing.
+    /// </summary>
+    public bool UsageUnreported => _earlierUnreported || AttemptUnreported;
+
+    private bool AttemptUnreported => _attemptStreamed && _attemptUsage is null;
 
     /// <summary>
     /// For a proposer whose panel is watched live: the invoker writes the call's text here as it arrives. Null
@@ -43,10 +66,28 @@ public sealed class CallProgress
 
     public void StartAttempt()
     {
+        if (_attemptUsage is { } usage)
+        {
+            _earlierAttempts = (_earlierAttempts ?? default) + usage;
+        }
+
+        _earlierUnreported |= AttemptUnreported;
+        _attemptUsage = null;
+        _attemptStreamed = false;
         var attempt = Interlocked.Increment(ref _attempts);
         if (attempt > 1)
         {
             Feed?.Retry(attempt);
+        }
+    }
+
+    /// <summary>Every event the current attempt read. A provider that reports usage more than once in a stream reports running totals, so the latest counts.</summary>
+    public void Received(ChatDelta delta)
+    {
+        _attemptStreamed = true;
+        if (delta.Usage is { } usage)
+        {
+            _attemptUsage = usage;
         }
     }
 }
@@ -63,7 +104,10 @@ public readonly record struct CallPosition(int Layer, int Agent, int? Sample = n
     public bool IsAggregator => Layer == AggregatorLayer;
 }
 
-/// <summary>What one upstream call of a MoA request did, and where in the mixture it sits.</summary>
+/// <summary>
+/// What one upstream call of a MoA request did, and where in the mixture it sits. <see cref="Usage"/> sums every
+/// attempt's, failed ones included; <see cref="UsageUnreported"/> says whether an attempt's never came.
+/// </summary>
 public sealed record AgentCallReport(
     CallPosition Position,
     AgentSpec Agent,
@@ -73,7 +117,8 @@ public sealed record AgentCallReport(
     string? Error = null,
     int Attempts = 1,
     TimeSpan? TimeToFirstToken = null,
-    string? ErrorType = null)
+    string? ErrorType = null,
+    bool UsageUnreported = false)
 {
     public int Layer => Position.Layer;
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using MoaGateway.Configuration;
+using MoaGateway.Costs;
 using MoaGateway.Security;
 using Serilog;
 using Serilog.AspNetCore;
@@ -16,7 +17,7 @@ public static class GatewayLogging
     private const string ReadableTemplate = "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}";
 
     private const string RequestTemplate =
-        "HTTP {RequestMethod} {RequestPath} {StatusCode} in {Elapsed:0.0} ms (model {Model}, stream {Stream}, client {ClientKeyId}, tokens {TotalTokens}, request {RequestId})";
+        "HTTP {RequestMethod} {RequestPath} {StatusCode} in {Elapsed:0.0} ms (model {Model}, stream {Stream}, client {ClientKeyId}, tokens {TotalTokens}, cost {CostUsd}, request {RequestId})";
 
     /// <summary>nginx's status for a request whose client closed the connection first.</summary>
     private const int ClientClosedRequest = 499;
@@ -88,6 +89,9 @@ public static class GatewayLogging
         log.Set("Stream", details.Stream);
         log.Set("ClientKeyId", context.Features.Get<ClientKey>()?.Id);
         log.Set("TotalTokens", details.TotalTokens);
+        var cost = RequestCost.Of(context)?.Settled;
+        log.Set("CostUsd", cost?.Total);
+        log.Set("CostComplete", cost?.Complete);
         log.Set("RequestId", context.TraceIdentifier);
         if (details.CaptureContent)
         {

@@ -301,6 +301,7 @@ public sealed class ChatChunkReader(Stream stream) : IAsyncDisposable
             }
         }
 
+        /// <summary>OpenAI's usage object, with the cached prompt tokens and reasoning tokens of its details.</summary>
         private static TokenCounts? ReadUsage(ref Utf8JsonReader reader)
         {
             if (!Opens(ref reader, JsonTokenType.StartObject))
@@ -308,18 +309,24 @@ public sealed class ChatChunkReader(Stream stream) : IAsyncDisposable
                 return null;
             }
 
-            int prompt = 0, completion = 0;
+            int prompt = 0, completion = 0, cached = 0, reasoning = 0;
             while (NextProperty(ref reader))
             {
                 if (reader.ValueTextEquals("prompt_tokens"u8))
                 {
-                    reader.Read();
-                    prompt = reader.TokenType == JsonTokenType.Null ? 0 : reader.GetInt32();
+                    prompt = NextCount(ref reader);
                 }
                 else if (reader.ValueTextEquals("completion_tokens"u8))
                 {
-                    reader.Read();
-                    completion = reader.TokenType == JsonTokenType.Null ? 0 : reader.GetInt32();
+                    completion = NextCount(ref reader);
+                }
+                else if (reader.ValueTextEquals("prompt_tokens_details"u8))
+                {
+                    cached = NextDetail(ref reader, "cached_tokens"u8);
+                }
+                else if (reader.ValueTextEquals("completion_tokens_details"u8))
+                {
+                    reasoning = NextDetail(ref reader, "reasoning_tokens"u8);
                 }
                 else
                 {
@@ -327,7 +334,39 @@ public sealed class ChatChunkReader(Stream stream) : IAsyncDisposable
                 }
             }
 
-            return new TokenCounts(prompt, completion);
+            return new TokenCounts(prompt, completion, cached, reasoning);
+        }
+
+        /// <summary>A token count; providers send null for counts they do not keep.</summary>
+        private static int NextCount(ref Utf8JsonReader reader)
+        {
+            reader.Read();
+            return reader.TokenType == JsonTokenType.Null ? 0 : reader.GetInt32();
+        }
+
+        /// <summary>The count named <paramref name="name"/> in a details object; 0 when the object or the count is absent or null.</summary>
+        private static int NextDetail(ref Utf8JsonReader reader, ReadOnlySpan<byte> name)
+        {
+            reader.Read();
+            if (!Opens(ref reader, JsonTokenType.StartObject))
+            {
+                return 0;
+            }
+
+            var count = 0;
+            while (NextProperty(ref reader))
+            {
+                if (reader.ValueTextEquals(name))
+                {
+                    count = NextCount(ref reader);
+                }
+                else
+                {
+                    SkipValue(ref reader);
+                }
+            }
+
+            return count;
         }
 
         /// <summary>The message of an OpenAI error object, or the error itself when a provider sends a bare string.</summary>

@@ -176,12 +176,24 @@ public static class ChatCompletionJson
         WriteNullableString(json, "system_fingerprint", header.SystemFingerprint);
     }
 
+    /// <summary>The token counts of a usage object as OpenAI writes them, with the cached and reasoning tokens in their details.</summary>
+    public static void WriteTokenCounts(Utf8JsonWriter json, TokenCounts counts)
+    {
+        json.WriteNumber("prompt_tokens", counts.Prompt);
+        json.WriteNumber("completion_tokens", counts.Completion);
+        json.WriteNumber("total_tokens", counts.Total);
+        json.WriteStartObject("prompt_tokens_details");
+        json.WriteNumber("cached_tokens", counts.CachedPrompt);
+        json.WriteEndObject();
+        json.WriteStartObject("completion_tokens_details");
+        json.WriteNumber("reasoning_tokens", counts.Reasoning);
+        json.WriteEndObject();
+    }
+
     private static void WriteUsage(Utf8JsonWriter json, TokenCounts usage, Action<Utf8JsonWriter>? extension)
     {
         json.WriteStartObject("usage");
-        json.WriteNumber("prompt_tokens", usage.Prompt);
-        json.WriteNumber("completion_tokens", usage.Completion);
-        json.WriteNumber("total_tokens", usage.Total);
+        WriteTokenCounts(json, usage);
         extension?.Invoke(json);
         json.WriteEndObject();
     }

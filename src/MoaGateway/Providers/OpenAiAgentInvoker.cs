@@ -19,7 +19,7 @@ public sealed class OpenAiAgentInvoker(ProviderRegistry providers) : IAgentInvok
             answer.Append(delta);
         }
 
-        return new AgentAnswer(answer.Content ?? string.Empty, answer.Usage, answer.FinishReason);
+        return new AgentAnswer(answer.Content ?? string.Empty, answer.FinishReason);
     }
 
     public async IAsyncEnumerable<ChatDelta> StreamAsync(

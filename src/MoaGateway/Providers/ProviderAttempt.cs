@@ -19,6 +19,7 @@ internal sealed class ProviderAttempt : IAsyncDisposable
 {
     private readonly Provider _provider;
     private readonly AgentSpec _agent;
+    private readonly CallProgress _progress;
     private readonly CancellationToken _cancellationToken;
     private readonly CancellationTokenSource _deadline;
     private readonly TimeSpan _firstTokenTimeout;
@@ -29,10 +30,11 @@ internal sealed class ProviderAttempt : IAsyncDisposable
     private bool _sawFirstDelta;
     private bool _sawFinishReason;
 
-    private ProviderAttempt(Provider provider, AgentSpec agent, CancellationToken cancellationToken)
+    private ProviderAttempt(Provider provider, AgentSpec agent, CallProgress progress, CancellationToken cancellationToken)
     {
         _provider = provider;
         _agent = agent;
+        _progress = progress;
         _cancellationToken = cancellationToken;
         _timeout = agent.Timeout ?? TimeSpan.FromSeconds(provider.Options.TimeoutSeconds);
         _firstTokenTimeout = agent.FirstTokenTimeout ?? TimeSpan.FromSeconds(provider.Options.FirstTokenTimeoutSeconds);
@@ -49,7 +51,7 @@ internal sealed class ProviderAttempt : IAsyncDisposable
     {
         progress.StartAttempt();
         await provider.CallSlots.WaitAsync(cancellationToken);
-        var attempt = new ProviderAttempt(provider, agent, cancellationToken);
+        var attempt = new ProviderAttempt(provider, agent, progress, cancellationToken);
         try
         {
             await attempt.SendAsync(messages, options);
@@ -103,6 +105,7 @@ internal sealed class ProviderAttempt : IAsyncDisposable
             _deadline.CancelAfter(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
         }
 
+        _progress.Received(delta);
         _sawFinishReason |= delta.FinishReason is not null;
         Current = delta;
         return true;

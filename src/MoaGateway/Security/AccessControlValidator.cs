@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using MoaGateway.Configuration;
+using MoaGateway.Costs;
 
 namespace MoaGateway.Security;
 
@@ -56,6 +57,9 @@ internal sealed class AccessControlValidator : IValidateOptions<GatewayOptions>
         {
             errors.Positive($"{key}:MaxConcurrentRequests", concurrent);
         }
+
+        errors.If(clientKey.Budget.UsdPerDay is <= 0 or > Budget.MaxUsd, $"{key}:Budget:UsdPerDay must be greater than 0 and at most {Budget.MaxUsd}.");
+        errors.If(clientKey.Budget.UsdPerMonth is <= 0 or > Budget.MaxUsd, $"{key}:Budget:UsdPerMonth must be greater than 0 and at most {Budget.MaxUsd}.");
 
         for (var i = 0; i < clientKey.AllowedModels.Count; i++)
         {

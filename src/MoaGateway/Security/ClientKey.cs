@@ -1,4 +1,5 @@
 using MoaGateway.Configuration;
+using MoaGateway.Costs;
 
 namespace MoaGateway.Security;
 
@@ -16,15 +17,25 @@ public sealed class ClientKey
         Sha256 = sha256;
         RequestsPerMinute = options.RequestsPerMinute;
         MaxConcurrentRequests = options.MaxConcurrentRequests;
+        Budget = options.Budget.UsdPerDay is null && options.Budget.UsdPerMonth is null
+            ? null
+            : new Budget(options.Budget.UsdPerDay, options.Budget.UsdPerMonth);
+        AllowedModels = [.. options.AllowedModels.DefaultIfEmpty(ModelPatterns.AnyModel)];
         _allowedModels = new ModelPatterns(options.AllowedModels);
     }
 
     /// <summary>The configuration name of the key (<c>MoaGateway:Auth:Keys:&lt;id&gt;</c>): safe to log, never sent to clients.</summary>
     public string Id { get; }
 
+    /// <summary>The key's <c>AllowedModels</c> as configured; <c>*</c> when it has none.</summary>
+    public IReadOnlyList<string> AllowedModels { get; }
+
     public int? RequestsPerMinute { get; }
 
     public int? MaxConcurrentRequests { get; }
+
+    /// <summary>What the key may spend; null when it has no budget.</summary>
+    public Budget? Budget { get; }
 
     /// <summary>The SHA-256 of the key; the key itself is not kept.</summary>
     internal byte[] Sha256 { get; }

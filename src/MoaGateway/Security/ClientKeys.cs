@@ -15,6 +15,8 @@ public sealed class ClientKeys
     /// <summary>The ids of the configured keys, safe to log.</summary>
     public IEnumerable<string> Ids => _keys.Select(key => key.Id);
 
+    public IReadOnlyList<ClientKey> All => _keys;
+
     /// <summary>Whether <c>/v1</c> needs a key at all.</summary>
     public bool Required => _keys.Length > 0;
 

@@ -1,11 +1,10 @@
 using Microsoft.AspNetCore.Cors.Infrastructure;
-using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 using MoaGateway.Configuration;
 
 namespace MoaGateway.Security;
 
-/// <summary>Client keys and their limits on <c>/v1</c>, CORS, security headers and request ids.</summary>
+/// <summary>Client keys and their limits and budgets on <c>/v1</c>, CORS, security headers and request ids.</summary>
 public static class GatewaySecurity
 {
     /// <summary>
@@ -22,13 +21,6 @@ public static class GatewaySecurity
     public static IServiceCollection AddGatewaySecurity(this IServiceCollection services)
     {
         services.AddSingleton<IValidateOptions<GatewayOptions>, AccessControlValidator>();
-        services.AddSingleton<ClientKeyLimits>();
-        services.AddRateLimiter();
-        services.AddOptions<RateLimiterOptions>().Configure<ClientKeyLimits>((limiter, limits) =>
-        {
-            limiter.GlobalLimiter = limits.Limiter;
-            limiter.OnRejected = ClientKeyLimits.RejectAsync;
-        });
         services.AddCors();
         services.AddSingleton<ICorsPolicyProvider, SnapshotCorsPolicyProvider>();
         return services;
@@ -67,10 +59,21 @@ public static class GatewaySecurity
         return app;
     }
 
-    /// <summary>A <c>/v1</c> request needs a client key once keys are configured; the rate limiter then applies that key's limits.</summary>
+    /// <summary>A <c>/v1</c> request needs a client key once keys are configured.</summary>
     public static WebApplication UseClientKeys(this WebApplication app)
     {
         app.UseWhen(context => context.Request.Path.StartsWithSegments("/v1"), v1 => v1.UseMiddleware<ClientKeyMiddleware>());
         return app;
     }
+
+    /// <summary>The limits and budget of the request's client key (after routing, which tells which endpoints spend money).</summary>
+    public static WebApplication UseClientKeyLimits(this WebApplication app)
+    {
+        app.UseWhen(context => context.Request.Path.StartsWithSegments("/v1"), v1 => v1.UseMiddleware<ClientKeyLimits>());
+        return app;
+    }
+
+    /// <summary>Requests to these endpoints spend money upstream: a client key at or over its budget is refused them.</summary>
+    public static TBuilder RequireBudget<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder => builder.WithMetadata(Budgeted.Metadata);
 }

@@ -3,6 +3,7 @@ using System.Text;
 using MoaGateway.Configuration;
 using MoaGateway.Moa;
 using MoaGateway.Providers;
+using MoaGateway.Security;
 
 namespace MoaGateway.Serving;
 
@@ -47,11 +48,38 @@ internal static class ConfigurationCheck
             DescribeModel(text, model, snapshot);
         }
 
-        var keys = snapshot.ClientKeys.Ids.ToList();
+        var keys = snapshot.ClientKeys.All.ToList();
         text.AppendLine().AppendLine(keys.Count == 0
             ? "Client keys: none, so /v1 is open to anyone who can reach the gateway."
-            : $"Client keys: {string.Join(", ", keys)}.");
+            : $"Client keys: {string.Join(", ", keys.Select(Describe))}.");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Limits and budgets counted: {ConfigurationReport.SharedState(snapshot)}.");
         return text.ToString();
+    }
+
+    private static string Describe(ClientKey key)
+    {
+        var limits = new List<string>();
+        if (key.RequestsPerMinute is { } perMinute)
+        {
+            limits.Add(string.Create(CultureInfo.InvariantCulture, $"{perMinute} requests a minute"));
+        }
+
+        if (key.MaxConcurrentRequests is { } concurrent)
+        {
+            limits.Add(string.Create(CultureInfo.InvariantCulture, $"{concurrent} at once"));
+        }
+
+        if (key.Budget?.UsdPerDay is { } day)
+        {
+            limits.Add(string.Create(CultureInfo.InvariantCulture, $"${day} a day"));
+        }
+
+        if (key.Budget?.UsdPerMonth is { } month)
+        {
+            limits.Add(string.Create(CultureInfo.InvariantCulture, $"${month} a month"));
+        }
+
+        return limits.Count == 0 ? key.Id : $"{key.Id} ({string.Join(", ", limits)})";
     }
 
     private static string Describe(ProviderRegistry providers, string name)
@@ -88,26 +116,32 @@ internal static class ConfigurationCheck
             text.AppendLine(CultureInfo.InvariantCulture, $"    layer {i + 1} (needs {layer.MinAgents} answer(s){quorum}):");
             foreach (var agent in layer.Agents)
             {
-                text.AppendLine(CultureInfo.InvariantCulture, $"      {Describe(agent, snapshot.Providers)}");
+                text.AppendLine(CultureInfo.InvariantCulture, $"      {Describe(agent, snapshot)}");
             }
         }
 
-        text.AppendLine(CultureInfo.InvariantCulture, $"    aggregator: {Describe(model.Aggregator, snapshot.Providers)}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"    aggregator: {Describe(model.Aggregator, snapshot)}");
         for (var i = 1; i < model.Aggregators.Count; i++)
         {
-            text.AppendLine(CultureInfo.InvariantCulture, $"    fallback {i}: {Describe(model.Aggregators[i], snapshot.Providers)}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"    fallback {i}: {Describe(model.Aggregators[i], snapshot)}");
         }
     }
 
-    /// <summary>An agent with the settings it runs with: its own, its model's AgentDefaults, else its provider's.</summary>
-    private static string Describe(AgentSpec agent, ProviderRegistry providers)
+    /// <summary>An agent with the settings it runs with (its own, its model's AgentDefaults, else its provider's) and its price.</summary>
+    private static string Describe(AgentSpec agent, ConfigurationSnapshot snapshot)
     {
-        var options = providers.Get(agent.Provider).Options;
+        var provider = snapshot.Providers.Get(agent.Provider);
+        var options = provider.Options;
+        var price = provider.IsSimulated ? "simulated, so free"
+            : snapshot.Prices.Of(agent) is { } known
+            ? string.Create(CultureInfo.InvariantCulture,
+                $"${known.InputPerMillion} in, ${known.CachedInputPerMillion} cached, ${known.OutputPerMillion} out per million tokens")
+            : "no price";
         var firstToken = agent.FirstTokenTimeout?.TotalSeconds ?? options.FirstTokenTimeoutSeconds;
         var timeout = agent.Timeout?.TotalSeconds ?? options.TimeoutSeconds;
         return string.Create(CultureInfo.InvariantCulture,
             $"{agent}{(agent.Samples is { } samples ? $" sampled {samples} times" : "")} (temperature {(agent.Temperature is { } temperature ? temperature.ToString(CultureInfo.InvariantCulture) : "the model's default")}, " +
             $"max tokens {(agent.MaxTokens is { } maxTokens ? maxTokens.ToString(CultureInfo.InvariantCulture) : "the model's default")}, " +
-            $"first token within {firstToken:0.###} s, whole call within {timeout:0.###} s)");
+            $"first token within {firstToken:0.###} s, whole call within {timeout:0.###} s, {price})");
     }
 }

@@ -1,8 +1,10 @@
 using Microsoft.Extensions.Options;
 using MoaGateway.Configuration;
+using MoaGateway.Costs;
 using MoaGateway.Moa;
 using MoaGateway.Providers;
 using MoaGateway.Security;
+using MoaGateway.SharedState;
 
 namespace MoaGateway.Serving;
 
@@ -17,7 +19,8 @@ public sealed class ConfigurationLoader(
     IHostEnvironment environment,
     TimeProvider time,
     Func<ProviderRegistry, IAgentInvoker> invokerFor,
-    ILogger<MoaEngine> engineLogger)
+    ILogger<MoaEngine> engineLogger,
+    SharedStore sharedStore)
 {
     /// <exception cref="OptionsValidationException">The configuration is invalid; its failures name each problem.</exception>
     public ConfigurationSnapshot Load(int generation, ConfigurationSnapshot? previous)
@@ -60,7 +63,9 @@ public sealed class ConfigurationLoader(
             providers,
             new ClientKeys(options.Auth),
             GatewaySecurity.CorsPolicy(options.Cors),
-            new MoaEngine(invokerFor(providers), engineLogger));
+            new MoaEngine(invokerFor(providers), engineLogger),
+            new Prices(options.Pricing, providers.All.Where(provider => provider.IsSimulated).Select(provider => provider.Name)),
+            sharedStore.For(options.SharedState));
     }
 
     private static void ThrowIfAny(IReadOnlyList<string> problems)

@@ -2,6 +2,7 @@ using System.Globalization;
 using MoaGateway.Configuration;
 using MoaGateway.Moa;
 using MoaGateway.Providers;
+using MoaGateway.SharedState;
 
 namespace MoaGateway.Serving;
 
@@ -44,8 +45,19 @@ internal static partial class ConfigurationReport
         {
             var ids = string.Join(", ", keys);
             LogRequired(logger, keys.Count, ids);
+            var sharedState = SharedState(snapshot);
+            LogSharedState(logger, sharedState);
         }
+
+        LogPricing(logger, snapshot.Prices.Count);
     }
+
+    /// <summary>Where client keys' limits and spend are counted, as the log and <c>check</c> say it.</summary>
+    public static string SharedState(ConfigurationSnapshot snapshot) => snapshot.Counters is RedisCounters redis
+        ? string.Create(CultureInfo.InvariantCulture,
+            $"in Redis at {redis.Endpoints}, shared by every replica ({(redis.Options.FailClosed ? "fail closed" : "fail open")}, " +
+            $"calls bounded by {redis.Options.TimeoutMs:0.###} ms, slots leased for {redis.Options.LeaseSeconds:0.###} s)")
+        : "in this replica's memory, each replica on its own (MoaGateway:SharedState:Redis is not set)";
 
     /// <summary>The proposer layers by their agent counts (<c>6 -> 6</c>), their calls where agents are sampled, or that the model is an alias.</summary>
     public static string Shape(VirtualModel model) => model.IsAlias
@@ -78,4 +90,10 @@ internal static partial class ConfigurationReport
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Client API keys required on /v1: {Count} configured ({Ids})")]
     private static partial void LogRequired(ILogger logger, int count, string ids);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Client keys' limits and budgets are counted {SharedState}")]
+    private static partial void LogSharedState(ILogger logger, string sharedState);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Pricing: {Count} entries; calls of models without one report no cost, and their requests a partial one")]
+    private static partial void LogPricing(ILogger logger, int count);
 }

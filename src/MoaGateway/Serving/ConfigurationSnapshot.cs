@@ -2,15 +2,17 @@ using System.Collections.Frozen;
 using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.AspNetCore.Http.Features;
 using MoaGateway.Configuration;
+using MoaGateway.Costs;
 using MoaGateway.Moa;
 using MoaGateway.Providers;
 using MoaGateway.Security;
+using MoaGateway.SharedState;
 
 namespace MoaGateway.Serving;
 
 /// <summary>
-/// One validated configuration, whole and unchanging: the options, the virtual models, the providers, the client keys
-/// and the CORS policy. A request takes the current snapshot when it starts and keeps it to its end (read it with
+/// One validated configuration, whole and unchanging: the options, the virtual models, the providers, the client keys,
+/// the CORS policy, the prices and where limits are counted. A request takes the current snapshot when it starts and keeps it to its end (read it with
 /// <see cref="Of"/>), so a reload never changes a request half-way; <see cref="LiveConfiguration"/> swaps snapshots.
 /// </summary>
 public sealed class ConfigurationSnapshot
@@ -23,7 +25,7 @@ public sealed class ConfigurationSnapshot
 
     internal ConfigurationSnapshot(
         int generation, DateTimeOffset loadedAt, GatewayOptions options, VirtualModelCatalog models, ProviderRegistry providers,
-        ClientKeys clientKeys, CorsPolicy? cors, MoaEngine engine)
+        ClientKeys clientKeys, CorsPolicy? cors, MoaEngine engine, Prices prices, IClientKeyCounters counters)
     {
         Generation = generation;
         LoadedAt = loadedAt;
@@ -33,6 +35,8 @@ public sealed class ConfigurationSnapshot
         ClientKeys = clientKeys;
         Cors = cors;
         Engine = engine;
+        Prices = prices;
+        Counters = counters;
         _simulated = models.All.ToFrozenDictionary(model => model.Id, SimulatedOf, StringComparer.Ordinal);
     }
 
@@ -54,6 +58,12 @@ public sealed class ConfigurationSnapshot
 
     /// <summary>The MoA engine over this snapshot's providers.</summary>
     public MoaEngine Engine { get; }
+
+    /// <summary>The prices of <c>MoaGateway:Pricing</c>.</summary>
+    public Prices Prices { get; }
+
+    /// <summary>Where client keys' limits and spend are counted: this replica's memory, or the Redis of <c>MoaGateway:SharedState</c>.</summary>
+    public IClientKeyCounters Counters { get; }
 
     /// <summary>The snapshot the request started with.</summary>
     public static ConfigurationSnapshot Of(HttpContext context) => context.Features.GetRequiredFeature<ConfigurationSnapshot>();

@@ -1,13 +1,15 @@
 using Microsoft.Extensions.Options;
 using MoaGateway.Configuration;
 using MoaGateway.Providers;
+using MoaGateway.SharedState;
 
 namespace MoaGateway.Serving;
 
 /// <summary>
 /// The configuration being served, as a <see cref="ConfigurationSnapshot"/> replaced whole when a reload is valid. A
 /// refused reload leaves the current snapshot serving and is kept in <see cref="Refused"/> until a valid one arrives.
-/// A provider is disposed only when no snapshot that holds it is current or still serving a request.
+/// A provider is disposed, and a shared state's Redis connection retired, only when no snapshot that holds it is
+/// current or still serving a request.
 /// </summary>
 public sealed class LiveConfiguration : IDisposable
 {
@@ -18,6 +20,9 @@ public sealed class LiveConfiguration : IDisposable
 
     /// <summary>For each provider object, how many snapshots (current, or still serving requests) hold it.</summary>
     private readonly Dictionary<Provider, int> _providerHolds = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>Likewise for each Redis connection of the shared state, retired when no snapshot holds it.</summary>
+    private readonly Dictionary<RedisCounters, int> _counterHolds = new(ReferenceEqualityComparer.Instance);
 
     private ConfigurationSnapshot _current;
     private RefusedReload? _refused;
@@ -107,6 +112,11 @@ public sealed class LiveConfiguration : IDisposable
             {
                 _providerHolds[provider] = _providerHolds.GetValueOrDefault(provider) + 1;
             }
+
+            if (snapshot.Counters is RedisCounters counters)
+            {
+                _counterHolds[counters] = _counterHolds.GetValueOrDefault(counters) + 1;
+            }
         }
     }
 
@@ -126,6 +136,12 @@ public sealed class LiveConfiguration : IDisposable
                     _providerHolds.Remove(provider);
                     provider.Dispose();
                 }
+            }
+
+            if (snapshot.Counters is RedisCounters counters && --_counterHolds[counters] == 0)
+            {
+                _counterHolds.Remove(counters);
+                counters.Retire();
             }
         }
     }

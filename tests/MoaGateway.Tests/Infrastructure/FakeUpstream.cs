@@ -66,6 +66,15 @@ public sealed record FakeReply
     public int? FailTimes { get; init; }
 
     public int PromptTokens { get; init; } = 11;
+
+    /// <summary>Of <see cref="PromptTokens"/>, how many the usage says were served from the prompt cache.</summary>
+    public int CachedPromptTokens { get; init; }
+
+    /// <summary>Of the completion tokens, how many the usage says went to reasoning.</summary>
+    public int ReasoningTokens { get; init; }
+
+    /// <summary>Streaming sends the whole answer and its usage, then breaks the connection before <c>[DONE]</c>.</summary>
+    public bool BreakAfterUsage { get; init; }
 }
 
 /// <summary>A request as the fake received it; recorded on arrival, so it is visible before the gateway has its answer.</summary>
@@ -169,7 +178,15 @@ public sealed class FakeUpstream : IAsyncDisposable
         var model = json["model"]!.GetValue<string>();
         var call = _calls.AddOrUpdate(model, 1, (_, count) => count + 1);
         var scripted = _choose?.Invoke(model) ?? _replies.GetValueOrDefault(model, new FakeReply());
-        var reply = scripted.FailTimes is { } failTimes && call > failTimes ? new FakeReply { Text = scripted.Text } : scripted;
+        var reply = scripted.FailTimes is { } failTimes && call > failTimes
+            ? new FakeReply
+            {
+                Text = scripted.Text,
+                PromptTokens = scripted.PromptTokens,
+                CachedPromptTokens = scripted.CachedPromptTokens,
+                ReasoningTokens = scripted.ReasoningTokens,
+            }
+            : scripted;
         var aborted = context.RequestAborted;
         try
         {
@@ -282,6 +299,13 @@ public sealed class FakeUpstream : IAsyncDisposable
             await WriteEventAsync(context, new { id = "chatcmpl-fake", @object = "chat.completion.chunk", created = 1, model, choices = Array.Empty<object>(), usage = Usage(reply, tokens.Count) }, aborted);
         }
 
+        if (reply.BreakAfterUsage)
+        {
+            await Task.Delay(200, aborted);
+            context.Abort();
+            return;
+        }
+
         await context.Response.WriteAsync("data: [DONE]\n\n", aborted);
         await context.Response.Body.FlushAsync(aborted);
     }
@@ -328,6 +352,8 @@ public sealed class FakeUpstream : IAsyncDisposable
         prompt_tokens = reply.PromptTokens,
         completion_tokens = completionTokens,
         total_tokens = reply.PromptTokens + completionTokens,
+        prompt_tokens_details = new { cached_tokens = reply.CachedPromptTokens },
+        completion_tokens_details = new { reasoning_tokens = reply.ReasoningTokens },
     };
 
     /// <summary>Words with their leading space, so the tokens concatenate back to the text.</summary>

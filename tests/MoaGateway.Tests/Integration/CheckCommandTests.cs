@@ -30,11 +30,45 @@ public sealed class CheckCommandTests
         Assert.Contains("moa-lite: proposer layers 6, 7 upstream call(s) per request", report, StringComparison.Ordinal);
         // String agents with the model's AgentDefaults; the aggregator's own MaxTokens wins over them.
         Assert.Contains(
-            "      together/moonshotai/Kimi-K2-Instruct-0905 (temperature 0.7, max tokens 512, first token within 60 s, whole call within 120 s)",
+            "      together/moonshotai/Kimi-K2-Instruct-0905 (temperature 0.7, max tokens 512, first token within 60 s, whole call within 120 s, simulated, so free)",
             report,
             StringComparison.Ordinal);
         Assert.Contains("    aggregator: together/Qwen/Qwen2.5-72B-Instruct-Turbo (temperature 0.7, max tokens 2048,", report, StringComparison.Ordinal);
         Assert.Contains("    fallback 1: together/meta-llama/Llama-3.3-70B-Instruct-Turbo (temperature 0.7, max tokens 2048,", report, StringComparison.Ordinal);
+        Assert.Empty(check.Errors);
+    }
+
+    [Fact]
+    public async Task Check_prints_each_agents_price_the_keys_budgets_and_where_limits_are_counted_without_connecting_to_redis()
+    {
+        var environment = GatewayProcess.SimulatedEnvironment();
+        environment["MOA_TEST_CHECK_TOGETHER"] = "sk-never-sent";
+        environment["MoaGateway__Providers__together__ApiKeyEnv"] = "MOA_TEST_CHECK_TOGETHER";
+        environment["MoaGateway__Pricing__0__Model"] = "together/*";
+        environment["MoaGateway__Pricing__0__InputPerMillion"] = "0.9";
+        environment["MoaGateway__Pricing__0__OutputPerMillion"] = "1.1";
+        environment["MoaGateway__Pricing__1__Model"] = "together/moonshotai/Kimi-K2-Instruct-0905";
+        environment["MoaGateway__Pricing__1__InputPerMillion"] = "1.00";
+        environment["MoaGateway__Pricing__1__CachedInputPerMillion"] = "0.5";
+        environment["MoaGateway__Pricing__1__OutputPerMillion"] = "3.00";
+        environment["MoaGateway__Auth__Keys__team__Sha256"] = new string('a', 64);
+        environment["MoaGateway__Auth__Keys__team__RequestsPerMinute"] = "60";
+        environment["MoaGateway__Auth__Keys__team__Budget__UsdPerDay"] = "25";
+        // Nothing listens there: check must not try.
+        environment["MoaGateway__SharedState__Redis"] = $"127.0.0.1:{FreePort.Pick()},password=never-printed";
+
+        using var check = GatewayProcess.Start(environment, arguments: ["check"]);
+
+        Assert.Equal(0, await check.ExitCodeAsync());
+        var report = check.OutputText;
+        Assert.Contains("together/moonshotai/Kimi-K2-Instruct-0905 (temperature 0.7, max tokens 512, first token within 60 s, whole call within 120 s, " +
+                        "$1.00 in, $0.5 cached, $3.00 out per million tokens)", report, StringComparison.Ordinal);
+        Assert.Contains("together/Qwen/Qwen2.5-72B-Instruct-Turbo (temperature 0.7, max tokens 512, first token within 60 s, whole call within 120 s, " +
+                        "$0.9 in, $0.9 cached, $1.1 out per million tokens)", report, StringComparison.Ordinal);
+        Assert.Contains("Client keys: team (60 requests a minute, $25 a day).", report, StringComparison.Ordinal);
+        Assert.Contains("Limits and budgets counted: in Redis at 127.0.0.1:", report, StringComparison.Ordinal);
+        Assert.Contains("shared by every replica (fail open, calls bounded by 500 ms, slots leased for 30 s).", report, StringComparison.Ordinal);
+        Assert.DoesNotContain("never-printed", report, StringComparison.Ordinal);
         Assert.Empty(check.Errors);
     }
 

@@ -57,6 +57,25 @@ public sealed class LoggingTests
     private static bool IsRequestLineFor(JsonObject line, string path) => IsRequestLine(line) && line["RequestPath"]!.GetValue<string>() == path;
 
     [Fact]
+    public async Task The_request_line_carries_the_cost_of_the_mixture_and_whether_it_is_complete()
+    {
+        var (gateway, upstream) = await StartAsync(
+            ("MoaGateway__Pricing__0__Model", "together/*"),
+            ("MoaGateway__Pricing__0__InputPerMillion", "1.20"),
+            ("MoaGateway__Pricing__0__OutputPerMillion", "4.80"));
+        using var _ = gateway;
+        await using var __ = upstream;
+
+        Assert.Equal(HttpStatusCode.OK, await AskAsync(gateway, "What does it cost?"));
+        var request = Assert.Single(await LinesAsync(gateway, IsRequestLine), IsRequestLine);
+
+        // moa-lite: seven calls of 11 prompt tokens and 3 completion tokens.
+        Assert.Contains("cost {CostUsd}", Template(request), StringComparison.Ordinal);
+        Assert.Equal(7 * ((11 * 1.20m) + (3 * 4.80m)) / 1_000_000m, request["CostUsd"]!.GetValue<decimal>());
+        Assert.True(request["CostComplete"]!.GetValue<bool>());
+    }
+
+    [Fact]
     public async Task Every_line_is_json_with_one_line_per_request_and_one_event_per_agent_call_sharing_a_trace_id()
     {
         var (gateway, upstream) = await StartAsync();

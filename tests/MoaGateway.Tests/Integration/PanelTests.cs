@@ -65,7 +65,10 @@ public sealed class PanelTests : GatewayTest
         Assert.Equal("answered", first["status"]!.GetValue<string>());
         Assert.Equal("answer from a1", first["content"]!.GetValue<string>());
         Assert.Equal("second of layer one", proposals[1]!["content"]!.GetValue<string>());
-        Assert.Equal(JsonNode.Parse("""{"prompt_tokens":11,"completion_tokens":3,"total_tokens":14}"""), first["usage"], JsonNode.DeepEquals);
+        Assert.Equal(
+            JsonNode.Parse("""{"prompt_tokens":11,"completion_tokens":3,"total_tokens":14,"prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}"""),
+            first["usage"],
+            JsonNode.DeepEquals);
         Assert.True(first["duration_ms"]!.GetValue<double>() > 0);
         Assert.Null(first["error"]);
         Assert.Equal(4, body["usage"]!["moa"]!["upstream_calls"]!.GetValue<int>());

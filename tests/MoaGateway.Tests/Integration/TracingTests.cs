@@ -120,6 +120,27 @@ public sealed class TracingTests : IDisposable
         Assert.Null(Assert.Single(spans, s => s.DisplayName == "chat agg").GetTagItem("moa.sample"));
     }
 
+    [Fact]
+    public async Task The_request_span_carries_the_cost_of_the_mixture()
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        await using var gateway = await GatewayHost.StartAsync(new GatewaySettings()
+            .Provider("fake", upstream)
+            .Model("priced", [["p"]], "agg")
+            .Set("MoaGateway:Pricing:0:Model", "fake/*")
+            .Set("MoaGateway:Pricing:0:InputPerMillion", "100")
+            .Set("MoaGateway:Pricing:0:OutputPerMillion", "100"));
+        var traceId = ActivityTraceId.CreateRandom();
+        var clientSpanId = ActivitySpanId.CreateRandom();
+
+        await SendAsync(gateway, "priced", traceId, clientSpanId);
+
+        // Two calls of 11 prompt and 3 completion tokens at 100 dollars per million.
+        var request = Assert.Single(await SpansOfAsync(traceId, clientSpanId, expected: "chat agg"), s => s.ParentSpanId == clientSpanId);
+        Assert.Equal((double)(2 * 14 * 100m / 1_000_000m), (double)request.GetTagItem("moa.cost.usd")!, 12);
+        Assert.Equal(true, request.GetTagItem("moa.cost.complete"));
+    }
+
     private static async Task SendAsync(GatewayHost gateway, string model, ActivityTraceId traceId, ActivitySpanId clientSpanId)
     {
         // No header propagation by the test's own client: the traceparent below is the only one.

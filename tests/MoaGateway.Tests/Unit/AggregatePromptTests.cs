@@ -43,6 +43,26 @@ public sealed class AggregatePromptTests
     }
 
     [Fact]
+    public void Two_layers_prompts_are_the_same_up_to_their_first_reference_and_keep_the_history_after_it()
+    {
+        // What a provider's prompt cache can reuse between a layer-2 proposer and the aggregator of the same request:
+        // the client's system text, the instruction and the header; the references differ, and the history follows them.
+        ChatMessage[] messages = [new SystemChatMessage("Be brief."), new UserChatMessage("Q1"), new AssistantChatMessage("A1"), new UserChatMessage("Q2")];
+
+        var layerTwo = AggregatePrompt.Inject(messages, AggregatePrompt.Default, ["layer one said this"]);
+        var aggregator = AggregatePrompt.Inject(messages, AggregatePrompt.Default, ["layer two said that"]);
+
+        var first = layerTwo[0].Content[0].Text;
+        var second = aggregator[0].Content[0].Text;
+        var shared = $"Be brief.\n\n{AggregatePrompt.Default}\n\nResponses from models:\n1. layer ";
+        Assert.StartsWith(shared, first, StringComparison.Ordinal);
+        Assert.StartsWith(shared, second, StringComparison.Ordinal);
+        Assert.NotEqual(first[shared.Length], second[shared.Length]);
+        Assert.Equal(messages[1..], layerTwo.Skip(1));
+        Assert.Equal(messages[1..], aggregator.Skip(1));
+    }
+
+    [Fact]
     public void Only_the_first_system_message_receives_the_prompt_and_the_history_keeps_its_order()
     {
         ChatMessage[] messages =

@@ -346,6 +346,24 @@ public sealed class ChatChunkReaderTests
     }
 
     [Fact]
+    public async Task Usage_details_give_the_cached_prompt_tokens_and_the_reasoning_tokens()
+    {
+        var text = Sse(
+            "\n",
+            """{"choices":[],"usage":{"prompt_tokens":1200,"completion_tokens":300,"total_tokens":1500,"prompt_tokens_details":{"audio_tokens":0,"cached_tokens":1024},"completion_tokens_details":{"accepted_prediction_tokens":0,"reasoning_tokens":256,"audio_tokens":0}}}""");
+
+        Assert.Equal([new ChatDelta(Usage: new TokenCounts(1200, 300, CachedPrompt: 1024, Reasoning: 256))], await ReadAllAsync(Utf8Stream(text)));
+    }
+
+    [Theory]
+    [InlineData("""{"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":4,"prompt_tokens_details":null,"completion_tokens_details":null}}""")]
+    [InlineData("""{"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":4,"prompt_tokens_details":{"cached_tokens":null},"completion_tokens_details":{}}}""")]
+    public async Task Absent_or_null_usage_details_read_as_zero(string chunk)
+    {
+        Assert.Equal([new ChatDelta(Usage: new TokenCounts(9, 4))], await ReadAllAsync(Utf8Stream(Sse("\n", chunk))));
+    }
+
+    [Fact]
     public async Task Null_token_counts_read_as_zero()
     {
         var text = Sse("\n", """{"choices":[],"usage":{"prompt_tokens":null,"completion_tokens":4}}""");
@@ -377,7 +395,7 @@ public sealed class ChatChunkReaderTests
         Assert.Null(delta.Refusal);
         Assert.Equal([new ToolCallDelta(3, "call_z", "f", "{}")], delta.ToolCalls!);
         Assert.Equal("stop", delta.FinishReason);
-        Assert.Equal(new TokenCounts(8, 2), delta.Usage);
+        Assert.Equal(new TokenCounts(8, 2, CachedPrompt: 4), delta.Usage);
     }
 
     [Fact]

@@ -37,7 +37,26 @@ public sealed class MoaEngineTests
         await Drain(new MoaEngine(invoker, NullLogger<MoaEngine>.Instance).RunAsync(TwoLayers, [new UserChatMessage("Q")], () => new ChatCompletionOptions(), streamed: true, run, default));
 
         Assert.Equal(new TokenCounts(2 * 10 + 20, 2 * 5 + 7), run.TotalUsage);
-        Assert.Null(run.Calls.Single(c => c.Agent.Model == "a2").Usage);
+        var unreported = run.Calls.Single(c => c.Agent.Model == "a2");
+        Assert.Null(unreported.Usage);
+        Assert.True(unreported.UsageUnreported);
+        Assert.All(run.Calls.Where(c => c != unreported), call => Assert.False(call.UsageUnreported));
+    }
+
+    [Fact]
+    public async Task Usage_of_a_failed_attempt_that_the_provider_reported_is_added_to_its_retry()
+    {
+        // a1's first attempt reports (4, 2, cached 3) and then breaks; the retry answers with (10, 5).
+        var invoker = new ScriptedInvoker { FailedAttemptUsage = agent => agent.Model == "a1" ? new TokenCounts(4, 2, CachedPrompt: 3) : null };
+        var run = new MoaRun(TwoLayers);
+
+        await Drain(new MoaEngine(invoker, NullLogger<MoaEngine>.Instance).RunAsync(TwoLayers, [new UserChatMessage("Q")], () => new ChatCompletionOptions(), streamed: true, run, default));
+
+        var retried = run.Calls.Single(c => c.Agent.Model == "a1");
+        Assert.Equal(2, retried.Attempts);
+        Assert.Equal(new TokenCounts(14, 7, CachedPrompt: 3), retried.Usage);
+        Assert.False(retried.UsageUnreported);
+        Assert.Equal(new TokenCounts(3 * 10 + 20 + 4, 3 * 5 + 7 + 2, CachedPrompt: 3), run.TotalUsage);
     }
 
     [Fact]
@@ -163,6 +182,9 @@ public sealed class MoaEngineTests
 
         public Func<AgentSpec, TokenCounts?> UsageOf { get; init; } = _ => new TokenCounts(10, 5);
 
+        /// <summary>When it gives usage, a first attempt reports it, then fails and is retried, as the provider invoker would.</summary>
+        public Func<AgentSpec, TokenCounts?> FailedAttemptUsage { get; init; } = _ => null;
+
         public Dictionary<string, IReadOnlyList<ChatMessage>> Received { get; } = [];
 
         public Task<AgentAnswer> CompleteAsync(AgentSpec agent, IReadOnlyList<ChatMessage> messages, CallProgress progress, CancellationToken cancellationToken)
@@ -172,9 +194,22 @@ public sealed class MoaEngineTests
                 Received[agent.Model] = messages;
             }
 
-            return Fails(agent)
-                ? Task.FromException<AgentAnswer>(new ProviderException($"{agent} broke"))
-                : Task.FromResult(new AgentAnswer(Answer(agent).Text, UsageOf(agent), Answer(agent).FinishReason));
+            if (FailedAttemptUsage(agent) is { } failedAttempt)
+            {
+                progress.StartAttempt();
+                progress.Received(new ChatDelta(Content: "half"));
+                progress.Received(new ChatDelta(Usage: failedAttempt));
+            }
+
+            progress.StartAttempt();
+            if (Fails(agent))
+            {
+                return Task.FromException<AgentAnswer>(new ProviderException($"{agent} broke"));
+            }
+
+            var (text, finishReason) = Answer(agent);
+            progress.Received(new ChatDelta(Content: text, FinishReason: finishReason, Usage: UsageOf(agent)));
+            return Task.FromResult(new AgentAnswer(text, finishReason));
         }
 
         public async IAsyncEnumerable<ChatDelta> StreamAsync(
@@ -192,7 +227,14 @@ public sealed class MoaEngineTests
         {
             Received[agent.Model] = messages;
             await Task.Yield();
-            return [new ChatDelta(Content: "final"), new ChatDelta(FinishReason: "stop"), new ChatDelta(Usage: new TokenCounts(20, 7))];
+            progress.StartAttempt();
+            ChatDelta[] deltas = [new ChatDelta(Content: "final"), new ChatDelta(FinishReason: "stop"), new ChatDelta(Usage: new TokenCounts(20, 7))];
+            foreach (var delta in deltas)
+            {
+                progress.Received(delta);
+            }
+
+            return deltas;
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using MoaGateway.Costs;
 using MoaGateway.Moa;
 using MoaGateway.OpenAiWire;
 
@@ -18,10 +19,10 @@ internal sealed class ResponseAnswerFormat(ResponsesRequest request, string mode
 
     public void Append(ChatDelta delta) => _output.Append(delta, events: null);
 
-    public IResult Complete(MoaRun run)
+    public IResult Complete(MoaRun run, MixtureCost cost)
     {
         _output.Complete(events: null);
-        return new JsonWriterResult(json => WriteResponse(json, _output.Status, run, failure: null, run.Panel));
+        return new JsonWriterResult(json => WriteResponse(json, _output.Status, (run, cost), failure: null, run.Panel));
     }
 
     public void WriteDelta(SseWriter sse, ChatDelta delta) => _output.Append(delta, Events(sse));
@@ -34,18 +35,18 @@ internal sealed class ResponseAnswerFormat(ResponsesRequest request, string mode
         events.End();
     }
 
-    public void WriteEnd(SseWriter sse, MoaRun run)
+    public void WriteEnd(SseWriter sse, MoaRun run, MixtureCost cost)
     {
         var events = Events(sse);
         _output.Complete(events);
-        WriteResponseEvent(events, _output.IncompleteReason is null ? "response.completed"u8 : "response.incomplete"u8, _output.Status, run, null);
+        WriteResponseEvent(events, _output.IncompleteReason is null ? "response.completed"u8 : "response.incomplete"u8, _output.Status, (run, cost), null);
     }
 
-    public void WriteFailure(SseWriter sse, OpenAiError failure, MoaRun run)
+    public void WriteFailure(SseWriter sse, OpenAiError failure, MoaRun run, MixtureCost cost)
     {
         var events = Events(sse);
         _output.Abandon();
-        WriteResponseEvent(events, "response.failed"u8, "failed", run, failure);
+        WriteResponseEvent(events, "response.failed"u8, "failed", (run, cost), failure);
     }
 
     /// <summary>The stream's events; the first call opens the stream with <c>response.created</c> and <c>response.in_progress</c>.</summary>
@@ -54,27 +55,27 @@ internal sealed class ResponseAnswerFormat(ResponsesRequest request, string mode
         if (_events is null)
         {
             _events = new ResponseEvents(sse);
-            WriteResponseEvent(_events, "response.created"u8, "in_progress", run: null, failure: null);
-            WriteResponseEvent(_events, "response.in_progress"u8, "in_progress", run: null, failure: null);
+            WriteResponseEvent(_events, "response.created"u8, "in_progress", usage: null, failure: null);
+            WriteResponseEvent(_events, "response.in_progress"u8, "in_progress", usage: null, failure: null);
         }
 
         return _events;
     }
 
-    private void WriteResponseEvent(ResponseEvents events, ReadOnlySpan<byte> type, string status, MoaRun? run, OpenAiError? failure)
+    private void WriteResponseEvent(ResponseEvents events, ReadOnlySpan<byte> type, string status, (MoaRun Run, MixtureCost Cost)? usage, OpenAiError? failure)
     {
         var json = events.Begin(type);
         json.WritePropertyName("response"u8);
-        WriteResponse(json, status, run, failure);
+        WriteResponse(json, status, usage, failure);
         events.End();
     }
 
     /// <param name="json">Where to write.</param>
     /// <param name="status">The response's status.</param>
-    /// <param name="run">The mixture once it has run, for the usage; null while it runs.</param>
+    /// <param name="usage">The mixture once it has run, and its cost, for the usage; null while it runs.</param>
     /// <param name="failure">Why the response failed; null unless it did.</param>
     /// <param name="panel">The proposers' answers, for a non-streamed response that asked for them.</param>
-    private void WriteResponse(Utf8JsonWriter json, string status, MoaRun? run, OpenAiError? failure, Panel? panel = null)
+    private void WriteResponse(Utf8JsonWriter json, string status, (MoaRun Run, MixtureCost Cost)? usage, OpenAiError? failure, Panel? panel = null)
     {
         json.WriteStartObject();
         json.WriteString("id"u8, _id);
@@ -113,13 +114,13 @@ internal sealed class ResponseAnswerFormat(ResponsesRequest request, string mode
         json.WriteNull("previous_response_id"u8);
         json.WriteBoolean("store"u8, false);
         json.WriteString("truncation"u8, "disabled"u8);
-        if (run is null)
+        if (usage is { } ran)
         {
-            json.WriteNull("usage"u8);
+            WriteUsage(json, ran.Run, ran.Cost);
         }
         else
         {
-            WriteUsage(json, run);
+            json.WriteNull("usage"u8);
         }
 
         if (panel is not null)
@@ -130,24 +131,21 @@ internal sealed class ResponseAnswerFormat(ResponsesRequest request, string mode
         json.WriteEndObject();
     }
 
-    /// <summary>
-    /// Every upstream call's tokens, as the chat endpoint counts them, with <c>usage.moa</c> beside. The details are 0:
-    /// the gateway does not read cached or reasoning tokens from its providers.
-    /// </summary>
-    private static void WriteUsage(Utf8JsonWriter json, MoaRun run)
+    /// <summary>Every upstream call's tokens, cached and reasoning tokens among them, as the chat endpoint counts them, with the cost and <c>usage.moa</c> beside.</summary>
+    private static void WriteUsage(Utf8JsonWriter json, MoaRun run, MixtureCost cost)
     {
         var usage = run.TotalUsage;
         json.WriteStartObject("usage"u8);
         json.WriteNumber("input_tokens"u8, usage.Prompt);
         json.WriteStartObject("input_tokens_details"u8);
-        json.WriteNumber("cached_tokens"u8, 0);
+        json.WriteNumber("cached_tokens"u8, usage.CachedPrompt);
         json.WriteEndObject();
         json.WriteNumber("output_tokens"u8, usage.Completion);
         json.WriteStartObject("output_tokens_details"u8);
-        json.WriteNumber("reasoning_tokens"u8, 0);
+        json.WriteNumber("reasoning_tokens"u8, usage.Reasoning);
         json.WriteEndObject();
         json.WriteNumber("total_tokens"u8, usage.Total);
-        MoaUsageJson.Write(json, run);
+        MoaUsageJson.Write(json, run, cost);
         json.WriteEndObject();
     }
 }

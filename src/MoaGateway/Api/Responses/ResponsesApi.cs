@@ -1,5 +1,6 @@
 using System.Text.Json;
 using MoaGateway.Observability;
+using MoaGateway.Security;
 using MoaGateway.Serving;
 
 namespace MoaGateway.Api.Responses;
@@ -12,7 +13,7 @@ public static class ResponsesApi
 {
     public static RouteGroupBuilder MapResponses(this RouteGroupBuilder v1)
     {
-        v1.MapPost("/responses", CreateAsync).WithName("CreateResponse").RequireRateLimiting(ChatConcurrency.PolicyName);
+        v1.MapPost("/responses", CreateAsync).WithName("CreateResponse").RequireRateLimiting(ChatConcurrency.PolicyName).RequireBudget();
         return v1;
     }
 
