@@ -172,6 +172,41 @@ public sealed class ReloadTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task Models_a_reload_lists_for_a_provider_are_served_and_the_provider_keeps_its_open_circuit()
+    {
+        _upstream.Reply("flaky", new FakeReply { Status = 503 });
+        const string Breaker = """, "Retry": { "MaxRetries": 0 }, "CircuitBreaker": { "MinimumThroughput": 2, "BreakSeconds": 300 }""";
+        await File.WriteAllTextAsync(ConfigPath, Config(_upstream, Breaker, ("m", "fake/flaky")));
+        await using var gateway = await StartAsync();
+        for (var i = 0; i < 2; i++)
+        {
+            using var failed = await AskAsync(gateway, "m");
+            Assert.Equal(HttpStatusCode.BadGateway, failed.StatusCode);
+        }
+
+        await File.WriteAllTextAsync(ConfigPath, Config(_upstream, Breaker + """, "Models": [ "flaky", "Qwen/Qwen2.5-72B" ]""", ("m", "fake/flaky")));
+        await Eventually.True(async () => (await ModelIdsAsync(gateway)).Contains("fake/flaky"));
+
+        Assert.Equal(["m", "fake/flaky", "fake/Qwen/Qwen2.5-72B"], await ModelIdsAsync(gateway));
+        Assert.Contains("circuit open", await ErrorOfAsync(gateway, "m"), StringComparison.Ordinal);
+        Assert.Equal(2, _upstream.Requests.Count);
+    }
+
+    [Fact]
+    public async Task A_reload_that_lists_a_model_twice_is_refused_naming_the_entry_and_the_last_list_stays()
+    {
+        await File.WriteAllTextAsync(ConfigPath, Config(_upstream, """, "Models": [ "one" ]""", ("m", "fake/one")));
+        await using var gateway = await StartAsync();
+
+        await File.WriteAllTextAsync(ConfigPath, Config(_upstream, """, "Models": [ "one", "two", "one" ]""", ("m", "fake/one")));
+        var refused = await EventuallyReadyAsync(gateway, ready => ready["checks"]!["configuration"]!["status"]!.GetValue<string>() == "degraded");
+
+        Assert.Contains("MoaGateway:Providers:fake:Models:2 'one' is listed already, as MoaGateway:Providers:fake:Models:0.",
+            refused["checks"]!["configuration"]!["description"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(["m", "fake/one"], await ModelIdsAsync(gateway));
+    }
+
+    [Fact]
     public async Task Client_keys_added_by_a_reload_are_required_from_the_next_request_on()
     {
         await File.WriteAllTextAsync(ConfigPath, Config(_upstream, ("m", "fake/one")));
