@@ -143,7 +143,8 @@ public sealed class ProviderOptions
     /// <summary>
     /// The model ids the provider offers, spelt as it spells them, for <c>GET /v1/models</c> to list as
     /// <c>&lt;provider&gt;/&lt;model&gt;</c>. Pass-through does not depend on it: a model left out is still forwarded.
-    /// Not part of how the provider is called, so a reload that changes only this keeps its connections and breakers.
+    /// Left out of JSON because a reload tells a changed provider by its settings as JSON: the list is not how the
+    /// provider is called, so a reload that changes only it keeps the provider's connections and circuit breakers.
     /// </summary>
     [JsonIgnore]
     public List<string> Models { get; init; } = [];
