@@ -157,7 +157,8 @@ public sealed class SharedStateTests : IAsyncLifetime
     public async Task With_redis_down_a_replica_failing_closed_refuses_limited_keys_with_503_and_serves_again_when_redis_returns()
     {
         using var redis = await RedisServer.StartAsync();
-        var (a, _) = await StartReplicasAsync(redis, ("RequestsPerMinute", "100"), failClosed: true, timeoutMs: 300);
+        // Failing closed turns a slow Redis answer into a refusal, so the request before the kill needs a timeout a loaded machine meets.
+        var (a, _) = await StartReplicasAsync(redis, ("RequestsPerMinute", "100"), failClosed: true, timeoutMs: 1500);
         using (var before = await ChatAsync(a, Key))
         {
             Assert.Equal(HttpStatusCode.OK, before.StatusCode);
