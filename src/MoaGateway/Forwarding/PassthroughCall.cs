@@ -199,12 +199,7 @@ internal sealed class PassthroughCall : HttpMessageHandler
         {
             if (!deadline.IsCancellationRequested)
             {
-                return new ProviderException($"{Target} failed: the connection timed out.", ProviderFailure.Timeout, exception)
-                {
-                    IsTransient = true,
-                    IsConnectFailure = true,
-                    ErrorType = "connect_timeout",
-                };
+                return ProviderFailures.ConnectTimedOut(Target, exception);
             }
 
             var firstByte = _firstByteTimeout < _timeout;

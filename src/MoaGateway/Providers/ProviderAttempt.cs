@@ -178,12 +178,7 @@ internal sealed class ProviderAttempt : IAsyncDisposable
         {
             if (!_deadline.IsCancellationRequested)
             {
-                return new ProviderException($"{_agent} failed: the connection timed out.", ProviderFailure.Timeout, exception)
-                {
-                    IsTransient = true,
-                    IsConnectFailure = true,
-                    ErrorType = "connect_timeout",
-                };
+                return ProviderFailures.ConnectTimedOut(_agent.ToString(), exception);
             }
 
             var message = !_sawFirstDelta && _firstTokenTimeout < _timeout

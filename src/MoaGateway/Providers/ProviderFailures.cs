@@ -24,6 +24,15 @@ internal static class ProviderFailures
             ErrorType = "connection",
         };
 
+    /// <summary>The call was cancelled while its own deadline had not passed: the handler's connect timeout did it.</summary>
+    public static ProviderException ConnectTimedOut(string target, Exception exception) =>
+        new($"{target} failed: the connection timed out.", ProviderFailure.Timeout, exception)
+        {
+            IsTransient = true,
+            IsConnectFailure = true,
+            ErrorType = "connect_timeout",
+        };
+
     /// <summary><c>retry-after-ms</c> (OpenAI's precise form) or <c>Retry-After</c> in seconds or as an HTTP date.</summary>
     public static TimeSpan? RetryAfter(string? retryAfterMs, string? retryAfter)
     {
