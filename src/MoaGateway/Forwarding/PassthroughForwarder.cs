@@ -1,3 +1,4 @@
+using System.Net;
 using MoaGateway.Api;
 using MoaGateway.Moa;
 using MoaGateway.Providers;
@@ -12,8 +13,16 @@ namespace MoaGateway.Forwarding;
 /// </summary>
 internal sealed class PassthroughForwarder(IHttpForwarder forwarder)
 {
-    /// <summary>The call's own timeouts govern; YARP's idle timer would only cut a slow stream they allow.</summary>
-    private static readonly ForwarderRequestConfig Config = new() { ActivityTimeout = Timeout.InfiniteTimeSpan };
+    /// <summary>
+    /// The call's own timeouts govern, so YARP's idle timer is off: it would only cut a slow stream they allow. HTTP/1.1,
+    /// as the SDK's calls on the same pool speak, rather than YARP's default of HTTP/2 where the provider offers it.
+    /// </summary>
+    private static readonly ForwarderRequestConfig Config = new()
+    {
+        ActivityTimeout = Timeout.InfiniteTimeSpan,
+        Version = HttpVersion.Version11,
+        VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+    };
 
     /// <summary>
     /// Sends <paramref name="body"/> to <paramref name="model"/> at the provider's <paramref name="path"/> and relays the
