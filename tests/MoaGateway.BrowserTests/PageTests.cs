@@ -14,7 +14,8 @@ public sealed class PageTests(Chromium chromium) : PlaygroundTest(chromium)
     {
         upstream.Reply("alpha", new FakeReply { Text = $"alpha wrote {Markup}" })
             .Reply("judge", new FakeReply { Text = $"judge wrote {Markup}" });
-        return settings.Provider("fake", upstream).Model("moa", [["alpha", "beta"]], "judge");
+        return settings.Provider("fake", upstream).Model("moa", [["alpha", "beta"]], "judge")
+            .Set("MoaGateway:Providers:fake:Models:0", "gamma");
     }
 
     [Fact]
@@ -24,6 +25,8 @@ public sealed class PageTests(Chromium chromium) : PlaygroundTest(chromium)
 
         await Expect(playground.Model).ToBeEnabledAsync();
         await Expect(playground.Model.Locator("option")).ToHaveTextAsync(["moa"]);
+        // A model the provider lists passes through: offered as an agent, never as a mixture to run.
+        await Expect(playground.Page.Locator("#known-agents option[value='fake/gamma']")).ToHaveCountAsync(1);
         await Expect(playground.Pane("fake/alpha")).ToBeVisibleAsync();
         await Expect(playground.Pane("fake/beta")).ToBeVisibleAsync();
         await Expect(playground.Pane("fake/judge")).ToBeVisibleAsync();

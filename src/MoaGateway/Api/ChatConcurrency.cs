@@ -6,7 +6,8 @@ using MoaGateway.Serving;
 namespace MoaGateway.Api;
 
 /// <summary>
-/// Caps chat requests served at once (<see cref="RequestLimitOptions.MaxConcurrentRequests"/>). Excess requests are
+/// Caps the requests served at once that reach a mixture or a provider (<see cref="RequestLimitOptions.MaxConcurrentRequests"/>):
+/// chat completions, responses and the pass-through endpoints together. Excess requests are
 /// refused at once with 429 and <c>Retry-After</c> rather than queued: a queued MoA request holds a client for
 /// nothing while its budget of upstream calls piles up.
 /// </summary>

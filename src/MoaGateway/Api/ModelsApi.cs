@@ -1,12 +1,16 @@
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
+using MoaGateway.Configuration;
 using MoaGateway.Moa;
 using MoaGateway.Security;
 using MoaGateway.Serving;
 
 namespace MoaGateway.Api;
 
-/// <summary><c>GET /v1/models</c> and <c>GET /v1/models/{id}</c>: the virtual models, with what each is made of.</summary>
+/// <summary>
+/// <c>GET /v1/models</c> and <c>GET /v1/models/{id}</c>: the virtual models, with what each is made of, then the models
+/// providers list (<c>Providers:&lt;name&gt;:Models</c>) as <c>&lt;provider&gt;/&lt;model&gt;</c>.
+/// </summary>
 public static class ModelsApi
 {
     private static readonly long StartedAt = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -14,7 +18,8 @@ public static class ModelsApi
     public static RouteGroupBuilder MapModels(this RouteGroupBuilder v1)
     {
         v1.MapGet("/models", List).WithName("ListModels");
-        v1.MapGet("/models/{id}", Retrieve).WithName("RetrieveModel");
+        // A catch-all, since a provider's model ids hold slashes of their own (together/Qwen/Qwen2.5-72B-Instruct-Turbo).
+        v1.MapGet("/models/{**id}", Retrieve).WithName("RetrieveModel");
         return v1;
     }
 
@@ -22,18 +27,54 @@ public static class ModelsApi
     private static JsonHttpResult<ModelList> List(HttpContext context)
     {
         var configuration = ConfigurationSnapshot.Of(context);
-        return TypedResults.Json(
-            new ModelList([.. configuration.Models.All.Where(model => ClientKey.Allows(context, model.Id)).Select(model => Card(model, configuration))]),
-            ApiJsonContext.Default.ModelList);
+        var virtualModels = configuration.Models.All.Where(model => ClientKey.Allows(context, model.Id)).Select(model => Card(model, configuration));
+        var providerModels = ProviderModels(configuration).Select(listed => listed.Card).Where(card => ClientKey.Allows(context, card.Id));
+        return TypedResults.Json(new ModelList([.. virtualModels, .. providerModels]), ApiJsonContext.Default.ModelList);
     }
 
     private static Results<JsonHttpResult<ModelCard>, OpenAiError> Retrieve(string id, HttpContext context)
     {
+        // The server decodes every escape of the path except %2F, which would change its segments; an SDK that escapes
+        // the slashes of an id sends fake%2Fagg for fake/agg.
+        id = id.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
         var configuration = ConfigurationSnapshot.Of(context);
-        return configuration.Models.TryGet(id, out var model) && ClientKey.Allows(context, id)
-            ? TypedResults.Json(Card(model, configuration), ApiJsonContext.Default.ModelCard)
-            : OpenAiError.ModelNotFound(id);
+        if (!ClientKey.Allows(context, id))
+        {
+            return OpenAiError.ModelNotFound(id);
+        }
+
+        if (configuration.Models.TryGet(id, out var model))
+        {
+            return TypedResults.Json(Card(model, configuration), ApiJsonContext.Default.ModelCard);
+        }
+
+        if (!ProviderModel.TryParse(id, out var name) || configuration.Options.Providers.Keys.FirstOrDefault(
+                provider => provider.Equals(name.Provider, StringComparison.OrdinalIgnoreCase)) is not { } configured)
+        {
+            return OpenAiError.ModelNotFound(id);
+        }
+
+        if (configuration.Providers.UnavailableReason(configured) is { } unavailable)
+        {
+            return OpenAiError.ProviderUnavailable(unavailable);
+        }
+
+        // Provider names match in any case, as in pass-through; model ids exactly.
+        return ProviderModels(configuration).FirstOrDefault(listed => listed.Provider == configured && listed.Model == name.Model).Card is { } card
+            ? TypedResults.Json(card, ApiJsonContext.Default.ModelCard)
+            : OpenAiError.ProviderModelNotListed(id, configured);
     }
+
+    /// <summary>
+    /// The models of each provider the gateway can call, as its <c>Models</c> lists them, providers by name. Read from the
+    /// snapshot's options: a provider object kept across a reload still holds the list it was built with.
+    /// </summary>
+    private static IEnumerable<(string Provider, string Model, ModelCard Card)> ProviderModels(ConfigurationSnapshot configuration) =>
+        from entry in configuration.Options.Providers.OrderBy(entry => entry.Key, StringComparer.OrdinalIgnoreCase)
+        let provider = configuration.Providers.TryGet(entry.Key, out var found) ? found : null
+        where provider is not null
+        from model in entry.Value.Models
+        select (entry.Key, model, new ModelCard($"{entry.Key}/{model}", StartedAt, provider.IsSimulated ? $"{entry.Key} (simulated)" : entry.Key, null));
 
     private static ModelCard Card(VirtualModel model, ConfigurationSnapshot configuration)
     {
@@ -61,7 +102,8 @@ public sealed record ModelList(IReadOnlyList<ModelCard> Data)
     public string ObjectType => "list";
 }
 
-public sealed record ModelCard(string Id, long Created, string OwnedBy, ModelComposition Moa)
+/// <summary>OpenAI's model object; <paramref name="Moa"/> only for a virtual model.</summary>
+public sealed record ModelCard(string Id, long Created, string OwnedBy, ModelComposition? Moa)
 {
     [JsonPropertyName("object"), JsonPropertyOrder(-1)]
     public string ObjectType => "model";

@@ -18,6 +18,7 @@ public static class OpenAiApi
             .MapModels()
             .MapChatCompletions()
             .MapResponses()
+            .MapPassthrough()
             .MapMe();
         return app;
     }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using MoaGateway.Configuration;
 using MoaGateway.Costs;
 using MoaGateway.Moa;
 using MoaGateway.OpenAiWire;
@@ -18,6 +19,15 @@ public sealed record OpenAiError(int StatusCode, string Message, string Type, st
     public static OpenAiError ModelNotFound(string model) => new(
         StatusCodes.Status404NotFound,
         $"The model '{model}' does not exist. Use a virtual model from GET /v1/models, or '<provider>/<model>' for a configured provider.",
+        "invalid_request_error",
+        "model",
+        "model_not_found");
+
+    /// <summary>A model of a configured provider that its <c>Models</c> does not list: unknown to <c>GET /v1/models</c>, though pass-through forwards it.</summary>
+    public static OpenAiError ProviderModelNotListed(string model, string provider) => new(
+        StatusCodes.Status404NotFound,
+        $"The model '{model}' is not among the models provider '{provider}' lists ({GatewayOptions.SectionName}:Providers:{provider}:Models). " +
+        "A request naming it is passed through to the provider all the same.",
         "invalid_request_error",
         "model",
         "model_not_found");
@@ -93,6 +103,13 @@ public sealed record OpenAiError(int StatusCode, string Message, string Type, st
         $"'moa' applies to virtual models only; '{model}' is passed through to its provider as it is. Remove 'moa', or name a virtual model from GET /v1/models.",
         "moa",
         "unsupported_parameter");
+
+    /// <summary>A virtual model named on an endpoint that only passes through (<c>embeddings</c>, relative to <c>/v1</c>).</summary>
+    public static OpenAiError VirtualModelOnPassthrough(string model, string endpoint) => InvalidRequest(
+        $"'{model}' is a virtual model, and virtual models answer only POST /v1/chat/completions and POST /v1/responses. " +
+        $"POST /v1/{endpoint} passes through to a provider: name its model as '<provider>/<model>'.",
+        "model",
+        "unsupported_model");
 
     public static OpenAiError KeyRateLimited(int requestsPerMinute) => new(
         StatusCodes.Status429TooManyRequests,

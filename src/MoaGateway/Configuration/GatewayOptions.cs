@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Text.Json.Serialization;
 
 namespace MoaGateway.Configuration;
 
@@ -138,6 +139,15 @@ public sealed class ProviderOptions
     public string? ApiKeyEnv { get; set; }
 
     public Dictionary<string, string> Headers { get; init; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The model ids the provider offers, spelt as it spells them, for <c>GET /v1/models</c> to list as
+    /// <c>&lt;provider&gt;/&lt;model&gt;</c>. Pass-through does not depend on it: a model left out is still forwarded.
+    /// Left out of JSON because a reload tells a changed provider by its settings as JSON: the list is not how the
+    /// provider is called, so a reload that changes only it keeps the provider's connections and circuit breakers.
+    /// </summary>
+    [JsonIgnore]
+    public List<string> Models { get; init; } = [];
 
     /// <summary>Upper bound on opening a TCP (and TLS) connection; connections are pooled per provider.</summary>
     public double ConnectTimeoutSeconds { get; set; } = 10;

@@ -73,6 +73,14 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             errors.Add($"{key}:BaseUrl '{url}' is not an absolute http(s) URL.");
         }
 
+        for (var i = 0; i < provider.Models.Count; i++)
+        {
+            var model = provider.Models[i];
+            var first = provider.Models.FindIndex(other => string.Equals(other, model, StringComparison.Ordinal));
+            errors.If(string.IsNullOrWhiteSpace(model), $"{key}:Models:{i} is blank: give a model id as the provider spells it.");
+            errors.If(first < i && !string.IsNullOrWhiteSpace(model), $"{key}:Models:{i} '{model}' is listed already, as {key}:Models:{first}.");
+        }
+
         errors.Positive($"{key}:ConnectTimeoutSeconds", provider.ConnectTimeoutSeconds);
         errors.Positive($"{key}:FirstTokenTimeoutSeconds", provider.FirstTokenTimeoutSeconds);
         errors.Positive($"{key}:TimeoutSeconds", provider.TimeoutSeconds);

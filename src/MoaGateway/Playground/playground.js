@@ -186,21 +186,25 @@ async function loadModels() {
 
   page.keyForm.hidden = true;
   page.keySet.hidden = !state.key;
-  state.models = new Map(list.data.map((card) => [card.id, card]));
+  // The list ends with the models providers list, which pass through: the playground runs mixtures only, and offers
+  // those models as agents.
+  const cards = list.data.filter((card) => card.moa);
+  state.models = new Map(cards.map((card) => [card.id, card]));
   state.shown = null;
-  page.model.replaceChildren(...list.data.map((card) =>
+  page.model.replaceChildren(...cards.map((card) =>
     el('option', { value: card.id, textContent: card.moa?.simulated ? `${card.id} (simulated)` : card.id })));
-  const agents = new Set(list.data.flatMap((card) =>
-    [...(card.moa?.layers ?? []).flat(), card.moa?.aggregator, ...(card.moa?.aggregator_fallbacks ?? [])]));
+  const agents = new Set(list.data.flatMap((card) => card.moa
+    ? [...card.moa.layers.flat(), card.moa.aggregator, ...(card.moa.aggregator_fallbacks ?? [])]
+    : [card.id]));
   page.knownAgents.replaceChildren(...[...agents].filter(Boolean).sort().map((name) => el('option', { value: name })));
-  page.model.disabled = list.data.length === 0;
-  page.run.disabled = list.data.length === 0;
-  if (list.data.length === 0) {
+  page.model.disabled = cards.length === 0;
+  page.run.disabled = cards.length === 0;
+  if (cards.length === 0) {
     announce('No virtual model is available to this key.');
     return;
   }
   selectModel();
-  announce(`${list.data.length} virtual model${list.data.length === 1 ? '' : 's'}. Pick one, type a prompt and run it.`);
+  announce(`${cards.length} virtual model${cards.length === 1 ? '' : 's'}. Pick one, type a prompt and run it.`);
 }
 
 function selectedCard() {

@@ -134,6 +134,10 @@ public sealed class FakeUpstream : IAsyncDisposable
         app.MapPost("/v1/chat/completions", fake.HandleAsync);
         // For pass-through of the Responses API: requests are recorded and answered as scripted, like chat completions.
         app.MapPost("/v1/responses", fake.HandleAsync);
+        // The pass-through endpoints: each answered in its own shape (AnswerFor).
+        app.MapPost("/v1/completions", fake.HandleAsync);
+        app.MapPost("/v1/embeddings", fake.HandleAsync);
+        app.MapPost("/v1/moderations", fake.HandleAsync);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
         fake.BaseUrl = address + "/v1";
@@ -235,7 +239,7 @@ public sealed class FakeUpstream : IAsyncDisposable
             }
             else
             {
-                await context.Response.WriteAsJsonAsync(Completion(model, text, reply));
+                await context.Response.WriteAsJsonAsync(AnswerFor(context.Request.Path, model, text, reply));
             }
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
@@ -335,6 +339,36 @@ public sealed class FakeUpstream : IAsyncDisposable
         created = 1,
         model,
         choices = new[] { new { index = 0, delta, finish_reason = finishReason } },
+    };
+
+    private static object AnswerFor(string path, string model, string text, FakeReply reply) => path switch
+    {
+        "/v1/completions" => new
+        {
+            id = "cmpl-fake",
+            @object = "text_completion",
+            created = 1,
+            model,
+            choices = new[] { new { index = 0, text, finish_reason = "stop" } },
+            usage = Usage(reply, Tokens(text).Count),
+        },
+        "/v1/embeddings" => new
+        {
+            @object = "list",
+            data = new[] { new { @object = "embedding", index = 0, embedding = new[] { 0.25f, -0.5f, 1f } } },
+            model,
+            usage = new { prompt_tokens = reply.PromptTokens, total_tokens = reply.PromptTokens },
+        },
+        "/v1/moderations" => new
+        {
+            id = "modr-fake",
+            model,
+            results = new[]
+            {
+                new { flagged = true, categories = new Dictionary<string, bool> { ["violence"] = true }, category_scores = new Dictionary<string, double> { ["violence"] = 0.9 } },
+            },
+        },
+        _ => Completion(model, text, reply),
     };
 
     private static object Completion(string model, string text, FakeReply reply) => new

@@ -43,14 +43,17 @@ public sealed class GatewayHost : IAsyncDisposable
     }
 
     /// <summary>The official OpenAI SDK pointed at the gateway, with its own retries off so every failure is seen as it is.</summary>
-    public ChatClient ChatClient(string model, string apiKey = "client-key-unused") => new OpenAIClient(
+    public OpenAIClient Client(string apiKey = "client-key-unused") => new(
         new ApiKeyCredential(apiKey),
         new OpenAIClientOptions
         {
             Endpoint = new Uri(BaseAddress, "/v1"),
             RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
             NetworkTimeout = TimeSpan.FromSeconds(60),
-        }).GetChatClient(model);
+        });
+
+    /// <summary>The SDK's chat client, as <see cref="Client"/> makes it.</summary>
+    public ChatClient ChatClient(string model, string apiKey = "client-key-unused") => Client(apiKey).GetChatClient(model);
 
     /// <summary>The official OpenAI SDK's Responses client pointed at the gateway, its retries off as in <see cref="ChatClient"/>.</summary>
     public ResponsesClient ResponsesClient(string apiKey = "client-key-unused") => new(

@@ -22,6 +22,22 @@ public sealed class ConfigurationMistakesTests
             "MoaGateway:Models:moa-lite:AgentDefaults:Temperature 'hot' is not a number. (in {file})"
         },
         { "{\n  \"MoaGateway\": {\n    \"Models\": \n  }\n}\n", "Failed to load configuration from file '{file}': not valid JSON at line 4" },
+        {
+            """{ "MoaGateway": { "Providers": { "together": { "Models": [ "Qwen/Qwen2.5-72B-Instruct-Turbo", "" ] } } } }""",
+            "MoaGateway:Providers:together:Models:1 is blank: give a model id as the provider spells it."
+        },
+        {
+            """{ "MoaGateway": { "Providers": { "together": { "Models": [ "Qwen/Qwen2.5-72B-Instruct-Turbo", "m", "Qwen/Qwen2.5-72B-Instruct-Turbo" ] } } } }""",
+            "MoaGateway:Providers:together:Models:2 'Qwen/Qwen2.5-72B-Instruct-Turbo' is listed already, as MoaGateway:Providers:together:Models:0."
+        },
+        {
+            """{ "MoaGateway": { "Providers": { "together": { "Models": [ { "Id": "m" } ] } } } }""",
+            "MoaGateway:Providers:together:Models:0 takes text, not settings of its own (MoaGateway:Providers:together:Models:0:Id). (in {file})"
+        },
+        {
+            """{ "MoaGateway": { "Providers": { "together": { "Modles": [ "m" ] } } } }""",
+            "MoaGateway:Providers:together:Modles is not a setting; did you mean Models? (in {file})"
+        },
     };
 
     [Theory]

@@ -18,6 +18,9 @@ public sealed class ReloadTests : IAsyncLifetime, IDisposable
     /// <summary>What the issue promises: a change is served within this long.</summary>
     private static readonly TimeSpan ReloadBound = TimeSpan.FromSeconds(5);
 
+    /// <summary>Provider settings under which two failures open <c>fake</c>'s circuits for longer than any test.</summary>
+    private const string Breaker = """, "Retry": { "MaxRetries": 0 }, "CircuitBreaker": { "MinimumThroughput": 2, "BreakSeconds": 300 }""";
+
     private readonly string _directory = Directory.CreateTempSubdirectory("moagateway-reload-").FullName;
     private readonly ConcurrentQueue<long> _refusedDeltas = new();
     private readonly MeterListener _listener = new();
@@ -147,15 +150,7 @@ public sealed class ReloadTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task An_unchanged_provider_keeps_its_open_circuit_across_a_reload_and_a_changed_one_starts_afresh()
     {
-        _upstream.Reply("flaky", new FakeReply { Status = 503 });
-        const string Breaker = """, "Retry": { "MaxRetries": 0 }, "CircuitBreaker": { "MinimumThroughput": 2, "BreakSeconds": 300 }""";
-        await File.WriteAllTextAsync(ConfigPath, Config(_upstream, Breaker, ("m", "fake/flaky")));
-        await using var gateway = await StartAsync();
-        for (var i = 0; i < 2; i++)
-        {
-            using var failed = await AskAsync(gateway, "m");
-            Assert.Equal(HttpStatusCode.BadGateway, failed.StatusCode);
-        }
+        await using var gateway = await StartWithAnOpenCircuitAsync();
 
         Assert.Contains("circuit open", await ErrorOfAsync(gateway, "m"), StringComparison.Ordinal);
         Assert.Equal(2, _upstream.Requests.Count);
@@ -169,6 +164,33 @@ public sealed class ReloadTests : IAsyncLifetime, IDisposable
         await EventuallyReadyAsync(gateway, ready => ready["checks"]!["configuration"]!["description"]!.GetValue<string>().StartsWith("serving generation 3", StringComparison.Ordinal));
         Assert.Contains("scripted failure of flaky", await ErrorOfAsync(gateway, "m"), StringComparison.Ordinal);
         Assert.Equal(3, _upstream.Requests.Count);
+    }
+
+    [Fact]
+    public async Task Models_a_reload_lists_for_a_provider_are_served_and_the_provider_keeps_its_open_circuit()
+    {
+        await using var gateway = await StartWithAnOpenCircuitAsync();
+
+        await File.WriteAllTextAsync(ConfigPath, Config(_upstream, Breaker + """, "Models": [ "flaky", "Qwen/Qwen2.5-72B" ]""", ("m", "fake/flaky")));
+        await Eventually.True(async () => (await ModelIdsAsync(gateway)).Contains("fake/flaky"));
+
+        Assert.Equal(["m", "fake/flaky", "fake/Qwen/Qwen2.5-72B"], await ModelIdsAsync(gateway));
+        Assert.Contains("circuit open", await ErrorOfAsync(gateway, "m"), StringComparison.Ordinal);
+        Assert.Equal(2, _upstream.Requests.Count);
+    }
+
+    [Fact]
+    public async Task A_reload_that_lists_a_model_twice_is_refused_naming_the_entry_and_the_last_list_stays()
+    {
+        await File.WriteAllTextAsync(ConfigPath, Config(_upstream, """, "Models": [ "one" ]""", ("m", "fake/one")));
+        await using var gateway = await StartAsync();
+
+        await File.WriteAllTextAsync(ConfigPath, Config(_upstream, """, "Models": [ "one", "two", "one" ]""", ("m", "fake/one")));
+        var refused = await EventuallyReadyAsync(gateway, ready => ready["checks"]!["configuration"]!["status"]!.GetValue<string>() == "degraded");
+
+        Assert.Contains("MoaGateway:Providers:fake:Models:2 'one' is listed already, as MoaGateway:Providers:fake:Models:0.",
+            refused["checks"]!["configuration"]!["description"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(["m", "fake/one"], await ModelIdsAsync(gateway));
     }
 
     [Fact]
@@ -263,6 +285,21 @@ public sealed class ReloadTests : IAsyncLifetime, IDisposable
 
     private static string Sha256(string key) =>
         Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(key)));
+
+    /// <summary>A gateway whose model <c>m</c> is the provider <c>fake</c>'s model <c>flaky</c>, failed until its circuit opened.</summary>
+    private async Task<GatewayHost> StartWithAnOpenCircuitAsync()
+    {
+        _upstream.Reply("flaky", new FakeReply { Status = 503 });
+        await File.WriteAllTextAsync(ConfigPath, Config(_upstream, Breaker, ("m", "fake/flaky")));
+        var gateway = await StartAsync();
+        for (var i = 0; i < 2; i++)
+        {
+            using var failed = await AskAsync(gateway, "m");
+            Assert.Equal(HttpStatusCode.BadGateway, failed.StatusCode);
+        }
+
+        return gateway;
+    }
 
     private Task<GatewayHost> StartAsync(string? configPath = null) =>
         GatewayHost.StartAsync(new GatewaySettings().Set("MOAGATEWAY_CONFIG", configPath ?? ConfigPath));
