@@ -34,7 +34,8 @@ public static class Hosting
         services.AddOptions<KestrelServerOptions>()
             .Configure<IOptions<GatewayOptions>>((kestrel, gateway) => kestrel.Limits.MaxRequestBodySize = gateway.Value.Limits.MaxRequestBodyBytes);
 
-        services.AddSingleton<IPassthroughForwarder, HttpPassthroughForwarder>();
+        services.AddHttpForwarder();
+        services.AddSingleton<PassthroughForwarder>();
         services.AddSingleton<ModelRouter>();
         services.AddSingleton<ShutdownDrain>();
         services.AddHostedService(provider => provider.GetRequiredService<ShutdownDrain>());

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using MoaGateway.Configuration;
 using MoaGateway.Forwarding;
-using MoaGateway.Moa;
 using MoaGateway.Providers;
 using MoaGateway.Security;
 using MoaGateway.Serving;
@@ -12,7 +11,7 @@ namespace MoaGateway.Api;
 /// The one place a request's <c>model</c> decides where it goes, for every endpoint that takes one: a virtual model
 /// runs as a mixture; <c>&lt;provider&gt;/&lt;model&gt;</c> passes through to the same endpoint of that provider.
 /// </summary>
-internal sealed class ModelRouter(IPassthroughForwarder forwarder, ShutdownDrain drain)
+internal sealed class ModelRouter(PassthroughForwarder forwarder, ShutdownDrain drain)
 {
     /// <param name="context">The request.</param>
     /// <param name="model">The request's <c>model</c>.</param>
@@ -59,27 +58,25 @@ internal sealed class ModelRouter(IPassthroughForwarder forwarder, ShutdownDrain
         return target switch
         {
             (Provider provider, string providerModel, _) =>
-                await PassthroughAsync(context, provider, providerPath, ModelField.Replace(body.Span, providerModel), cancellationToken),
+                await PassthroughAsync(context, provider, providerModel, providerPath, ModelField.Replace(body.Span, providerModel)),
             (_, _, string unavailable) => OpenAiError.ProviderUnavailable(unavailable),
             _ => OpenAiError.ModelNotFound(model),
         };
     }
 
-    private async Task<IResult> PassthroughAsync(HttpContext context, Provider provider, string path, byte[] body, CancellationToken cancellationToken)
+    private async Task<IResult> PassthroughAsync(HttpContext context, Provider provider, string model, string path, byte[] body)
     {
-        try
+        if (await forwarder.ForwardAsync(context, provider, model, path, body, drain.Over) is not { } failure)
         {
-            await forwarder.ForwardAsync(context, provider, path, body, cancellationToken);
-        }
-        catch (ProviderException exception) when (!context.Response.HasStarted)
-        {
-            return OpenAiError.FromProvider(exception);
-        }
-        catch (ProviderException exception)
-        {
-            await StreamCutOff.EndAsync(context, OpenAiError.FromProvider(exception));
+            return Results.Empty;
         }
 
+        if (!context.Response.HasStarted)
+        {
+            return failure;
+        }
+
+        await StreamCutOff.EndAsync(context, failure);
         return Results.Empty;
     }
 

@@ -54,7 +54,6 @@ public sealed class ProviderReachabilityCheck(LiveConfiguration live, TimeProvid
             try
             {
                 using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(provider.BaseUrl, "models"));
-                provider.Authorize(request);
                 using var response = await provider.HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
                 return (int)response.StatusCode < 500 ? null : $"{provider.Name}: HTTP {(int)response.StatusCode}";
             }

@@ -34,7 +34,9 @@ public static class GatewayLogging
         services.AddSerilog(
             (provider, logger) =>
             {
-                logger.ReadFrom.Configuration(configuration).Enrich.FromLogContext();
+                // YARP's forwarder logs two lines per forward at Information; the request line already says what they say.
+                logger.MinimumLevel.Override("Yarp.ReverseProxy", LogEventLevel.Warning)
+                    .ReadFrom.Configuration(configuration).Enrich.FromLogContext();
                 if (!configuration.GetSection("Serilog:WriteTo").Exists())
                 {
                     logger.WriteTo.Async(

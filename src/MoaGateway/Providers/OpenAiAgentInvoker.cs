@@ -33,7 +33,7 @@ public sealed class OpenAiAgentInvoker(ProviderRegistry providers) : IAgentInvok
         WithAgentDefaults(options, agent, provider);
         // Retried only until the first delta: after that, tokens may be on their way to the client.
         await using var attempt = await provider.Resilience.ExecuteAsync(
-            agent, token => ProviderAttempt.OpenAsync(provider, agent, messages, options, progress, token), cancellationToken);
+            agent.Model, token => ProviderAttempt.OpenAsync(provider, agent, messages, options, progress, token), cancellationToken);
         do
         {
             yield return attempt.Current;
@@ -47,7 +47,7 @@ public sealed class OpenAiAgentInvoker(ProviderRegistry providers) : IAgentInvok
         var provider = providers.Get(agent.Provider);
         WithAgentDefaults(options, agent, provider);
         // Nothing of this answer has left the gateway, so a failure at any point may be retried whole.
-        return await provider.Resilience.ExecuteAsync(agent, async token =>
+        return await provider.Resilience.ExecuteAsync(agent.Model, async token =>
         {
             await using var attempt = await ProviderAttempt.OpenAsync(provider, agent, messages, options, progress, token);
             var deltas = new List<ChatDelta>();

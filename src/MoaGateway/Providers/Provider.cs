@@ -9,8 +9,8 @@ using OpenAI.Chat;
 namespace MoaGateway.Providers;
 
 /// <summary>
-/// One configured provider, ready to call: an HTTP connection pool shared by the OpenAI SDK and the pass-through
-/// forwarder, and the provider's API key, which only ever leaves in an Authorization header.
+/// One configured provider, ready to call: an HTTP connection pool shared by the OpenAI SDK, the pass-through
+/// forwarder and readiness probes, behind <see cref="ProviderAuthHandler"/>, the one place its API key joins a request.
 /// </summary>
 public sealed class Provider : IDisposable
 {
@@ -27,7 +27,10 @@ public sealed class Provider : IDisposable
         _apiKey = string.IsNullOrEmpty(apiKey) ? null : apiKey;
         SimulatedBecause = simulatedBecause;
         BaseUrl = new Uri((options.BaseUrl ?? "http://simulated.invalid/v1").TrimEnd('/') + "/");
-        HttpClient = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+        var authenticated = new ProviderAuthHandler(_apiKey, options.Headers, handler);
+        HttpClient = new HttpClient(authenticated) { Timeout = Timeout.InfiniteTimeSpan };
+        // HttpClient's own SendAsync reads whole bodies; a forwarder needs the response as soon as its headers arrive.
+        Invoker = new HttpMessageInvoker(authenticated, disposeHandler: false);
 
         var clientOptions = new OpenAIClientOptions
         {
@@ -39,7 +42,7 @@ public sealed class Provider : IDisposable
             // per-read timeout on top of them only restarted a timer for every streamed chunk.
             NetworkTimeout = Timeout.InfiniteTimeSpan,
         };
-        clientOptions.AddPolicy(new ProviderHeadersPolicy(options.Headers, sendsApiKey: _apiKey is not null), PipelinePosition.BeforeTransport);
+        // The SDK insists on a credential; for a keyless provider ProviderAuthHandler removes this placeholder.
         _client = new OpenAIClient(new ApiKeyCredential(_apiKey ?? "no-key"), clientOptions);
     }
 
@@ -51,6 +54,9 @@ public sealed class Provider : IDisposable
     public Uri BaseUrl { get; }
 
     public HttpClient HttpClient { get; }
+
+    /// <summary>The same handler chain as <see cref="HttpClient"/>, for callers that stream responses as they arrive.</summary>
+    public HttpMessageInvoker Invoker { get; }
 
     /// <summary>Why this provider is served by the built-in simulator, or null when it is a real upstream.</summary>
     public string? SimulatedBecause { get; }
@@ -64,20 +70,6 @@ public sealed class Provider : IDisposable
     public SemaphoreSlim CallSlots { get; }
 
     public ChatClient GetChatClient(string model) => _chatClients.GetOrAdd(model, _client.GetChatClient);
-
-    /// <summary>Adds the provider's credentials and configured headers to a request the gateway sends itself.</summary>
-    public void Authorize(HttpRequestMessage request)
-    {
-        if (_apiKey is not null)
-        {
-            request.Headers.Authorization = new("Bearer", _apiKey);
-        }
-
-        foreach (var (header, value) in Options.Headers)
-        {
-            request.Headers.TryAddWithoutValidation(header, value);
-        }
-    }
 
     /// <summary>Removes the API key from text that came from the upstream, such as an error message that echoes it.</summary>
     public string Redact(string text) =>

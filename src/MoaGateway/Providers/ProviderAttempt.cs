@@ -1,7 +1,6 @@
 using System.ClientModel;
 using System.ClientModel.Primitives;
 using System.Diagnostics;
-using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using MoaGateway.Moa;
@@ -179,12 +178,7 @@ internal sealed class ProviderAttempt : IAsyncDisposable
         {
             if (!_deadline.IsCancellationRequested)
             {
-                return new ProviderException($"{_agent} failed: the connection timed out.", ProviderFailure.Timeout, exception)
-                {
-                    IsTransient = true,
-                    IsConnectFailure = true,
-                    ErrorType = "connect_timeout",
-                };
+                return ProviderFailures.ConnectTimedOut(_agent.ToString(), exception);
             }
 
             var message = !_sawFirstDelta && _firstTokenTimeout < _timeout
@@ -202,7 +196,7 @@ internal sealed class ProviderAttempt : IAsyncDisposable
             ClientResultException { Status: > 0 } result => new ProviderException(
                 $"{_agent} failed: {_provider.Redact($"HTTP {result.Status}{ErrorMessage(result)}")}", ProviderFailure.Error, exception)
             {
-                IsTransient = result.Status is 408 or 429 or (>= 500 and not 501),
+                IsTransient = ProviderFailures.IsTransientStatus(result.Status),
                 RetryAfter = RetryAfter(result),
                 ErrorType = $"http_{result.Status}",
             },
@@ -222,17 +216,7 @@ internal sealed class ProviderAttempt : IAsyncDisposable
         };
     }
 
-    private ProviderException ConnectionFailed(Exception exception) =>
-        new($"{_agent} failed: connection failed: {_provider.Redact(exception.Message)}", ProviderFailure.Error, exception)
-        {
-            IsTransient = true,
-            IsConnectFailure = exception is HttpRequestException
-            {
-                HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or
-                HttpRequestError.SecureConnectionError or HttpRequestError.ProxyTunnelError,
-            },
-            ErrorType = "connection",
-        };
+    private ProviderException ConnectionFailed(Exception exception) => ProviderFailures.ConnectionFailed(_agent.ToString(), _provider, exception);
 
     private static string ErrorMessage(ClientResultException exception)
     {
@@ -259,33 +243,13 @@ internal sealed class ProviderAttempt : IAsyncDisposable
         }
     }
 
-    /// <summary><c>retry-after-ms</c> (OpenAI's precise form) or <c>Retry-After</c> in seconds or as an HTTP date.</summary>
     private static TimeSpan? RetryAfter(ClientResultException exception)
     {
         var headers = exception.GetRawResponse()?.Headers;
-        if (headers is null)
-        {
-            return null;
-        }
-
-        if (headers.TryGetValue("retry-after-ms", out var milliseconds) &&
-            double.TryParse(milliseconds, NumberStyles.Float, CultureInfo.InvariantCulture, out var ms) && ms >= 0)
-        {
-            return TimeSpan.FromMilliseconds(ms);
-        }
-
-        if (!headers.TryGetValue("Retry-After", out var value) || value is null)
-        {
-            return null;
-        }
-
-        if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds >= 0)
-        {
-            return TimeSpan.FromSeconds(seconds);
-        }
-
-        return DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at)
-            ? TimeSpan.FromTicks(Math.Max(0, (at - DateTimeOffset.UtcNow).Ticks))
-            : null;
+        return headers is null
+            ? null
+            : ProviderFailures.RetryAfter(
+                headers.TryGetValue("retry-after-ms", out var milliseconds) ? milliseconds : null,
+                headers.TryGetValue("Retry-After", out var value) ? value : null);
     }
 }

@@ -28,10 +28,10 @@ public sealed class ProviderResilience : IDisposable
         _connects = AddBreaker(new ResiliencePipelineBuilder { TimeProvider = time }, connectFailures: true).Build();
     }
 
-    /// <summary>Runs <paramref name="call"/> to <paramref name="agent"/>, retried, behind both breakers; an open circuit fails it at once.</summary>
-    public async Task<T> ExecuteAsync<T>(AgentSpec agent, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    /// <summary>Runs <paramref name="call"/> to <paramref name="model"/>, retried, behind both breakers; an open circuit fails it at once.</summary>
+    public async Task<T> ExecuteAsync<T>(string model, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
     {
-        var pipeline = _models.GetOrAddPipeline(agent.Model, builder =>
+        var pipeline = _models.GetOrAddPipeline(model, builder =>
         {
             builder.TimeProvider = _time;
             AddBreaker(AddRetry(builder), connectFailures: false);
@@ -47,23 +47,23 @@ public sealed class ProviderResilience : IDisposable
                     }
                     catch (BrokenCircuitException exception)
                     {
-                        throw CircuitOpen(agent, $"{_provider}: circuit open after repeated connection failures", exception);
+                        throw CircuitOpen(model, $"{_provider}: circuit open after repeated connection failures", exception);
                     }
                 },
                 cancellationToken);
         }
         catch (BrokenCircuitException exception)
         {
-            throw CircuitOpen(agent, $"{agent}: circuit open after repeated failures", exception);
+            throw CircuitOpen(model, $"{_provider}/{model}: circuit open after repeated failures", exception);
         }
     }
 
     public void Dispose() => _models.Dispose();
 
-    private static ProviderException CircuitOpen(AgentSpec agent, string message, BrokenCircuitException exception)
+    private ProviderException CircuitOpen(string model, string message, BrokenCircuitException exception)
     {
         var retryIn = exception.RetryAfter is { } after ? $"; calls resume in {after.TotalSeconds:0.#} s" : string.Empty;
-        ProviderTelemetry.UpstreamError(agent.Provider, agent.Model, "circuit_open");
+        ProviderTelemetry.UpstreamError(_provider, model, "circuit_open");
         return new ProviderException($"{message}{retryIn}.", ProviderFailure.Error, exception) { ErrorType = "circuit_open" };
     }
 
