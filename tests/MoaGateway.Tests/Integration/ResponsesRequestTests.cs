@@ -65,6 +65,7 @@ public sealed class ResponsesRequestTests : GatewayTest
         { """{"model": "duo", "input": [{"type": "function_call", "call_id": "c", "arguments": "{}"}]}""", "input[0].name" },
         { """{"model": "duo", "input": [{"type": "function_call_output", "output": "18 C"}]}""", "input[0].call_id" },
         { """{"model": "duo", "input": [{"type": "function_call_output", "call_id": "c", "output": 18}]}""", "input[0].output" },
+        { """{"model": "duo", "input": [{"role": "user", "content": "Weather?"}, {"type": "function_call_output", "call_id": "c", "output": "18 C"}]}""", "input[1].call_id" },
         { """{"model": "duo", "input": "Hi", "tools": [{"type": "function"}]}""", "tools[0].name" },
         { """{"model": "duo", "input": "Hi", "tools": [{"type": "function", "name": "f", "parameters": "none"}]}""", "tools[0].parameters" },
         { """{"model": "duo", "input": "Hi", "tool_choice": {"type": "web_search_preview"}}""", "tool_choice" },

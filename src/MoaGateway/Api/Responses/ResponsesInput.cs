@@ -258,6 +258,16 @@ internal static class ResponsesInput
             return OpenAiError.InvalidRequest($"'{param}' is required and must be a string or an array of input_text parts.", param);
         }
 
+        // Every chat server refuses a tool result without its call, and a refusal by every agent is no provider's fault.
+        var callId = item.GetProperty("call_id").GetString()!;
+        if (!conversation.HasCall(callId))
+        {
+            return OpenAiError.InvalidRequest(
+                $"'{path}.call_id' is '{callId}', but no function_call item before it has that call_id: send the call with its output.",
+                $"{path}.call_id",
+                "invalid_value");
+        }
+
         conversation.ToolOutput(item.GetProperty("call_id"), output);
         return null;
     }
@@ -275,6 +285,7 @@ internal static class ResponsesInput
     /// </summary>
     private sealed class Conversation(Utf8JsonWriter chat)
     {
+        private readonly HashSet<string> _callIds = new(StringComparer.Ordinal);
         private bool _assistantOpen;
         private bool _toolCallsOpen;
 
@@ -314,6 +325,7 @@ internal static class ResponsesInput
                 _toolCallsOpen = true;
             }
 
+            _callIds.Add(item.GetProperty("call_id").GetString()!);
             var arguments = item.GetProperty("arguments").GetString()!;
             Characters += arguments.Length;
             chat.WriteStartObject();
@@ -327,6 +339,8 @@ internal static class ResponsesInput
             chat.WriteEndObject();
             chat.WriteEndObject();
         }
+
+        public bool HasCall(string callId) => _callIds.Contains(callId);
 
         public void ToolOutput(JsonElement callId, JsonElement output)
         {
