@@ -48,21 +48,26 @@ public static class ModelsApi
             return TypedResults.Json(Card(model, configuration), ApiJsonContext.Default.ModelCard);
         }
 
-        if (!ProviderModel.TryParse(id, out var name) || configuration.Options.Providers.Keys.FirstOrDefault(
-                provider => provider.Equals(name.Provider, StringComparison.OrdinalIgnoreCase)) is not { } configured)
+        if (!ProviderModel.TryParse(id, out var name))
         {
             return OpenAiError.ModelNotFound(id);
         }
 
-        if (configuration.Providers.UnavailableReason(configured) is { } unavailable)
+        if (configuration.Providers.UnavailableReason(name.Provider) is { } unavailable)
         {
             return OpenAiError.ProviderUnavailable(unavailable);
         }
 
+        if (!configuration.Providers.TryGet(name.Provider, out var provider))
+        {
+            return OpenAiError.ModelNotFound(id);
+        }
+
         // Provider names match in any case, as in pass-through; model ids exactly.
-        return ProviderModels(configuration).FirstOrDefault(listed => listed.Provider == configured && listed.Model == name.Model).Card is { } card
+        return ProviderModels(configuration).FirstOrDefault(listed =>
+                string.Equals(listed.Provider, provider.Name, StringComparison.OrdinalIgnoreCase) && listed.Model == name.Model).Card is { } card
             ? TypedResults.Json(card, ApiJsonContext.Default.ModelCard)
-            : OpenAiError.ProviderModelNotListed(id, configured);
+            : OpenAiError.ProviderModelNotListed(id, provider.Name);
     }
 
     /// <summary>
