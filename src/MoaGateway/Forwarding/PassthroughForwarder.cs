@@ -90,25 +90,28 @@ internal sealed class PassthroughForwarder(IHttpForwarder forwarder)
 
         if (error != ForwarderError.None || transformer.Relayed is not { } relayed)
         {
-            var unexplained = new ProviderException($"{call.Provider.Name} failed: {error}.") { ErrorType = "error" };
-            ProviderTelemetry.UpstreamError(call.Provider.Name, call.Model, unexplained.ErrorType);
-            return (OpenAiError.FromProvider(unexplained), unexplained.ErrorType);
+            return Counted(new ProviderException($"{call.Provider.Name} failed: {error}.") { ErrorType = "error" });
         }
 
         // A clean end of the connection is no complete answer: only the marker says the provider finished. What the
         // redactor holds back then is at most the start of a key in an unfinished line, and stays behind.
         if (transformer.IsEventStream && !relayed.EndedWithDone)
         {
-            var truncated = new ProviderException(
+            return Counted(new ProviderException(
                 $"{call.Provider.Name} failed: its event stream ended without data: [DONE], so the answer may be incomplete.")
             {
                 ErrorType = "truncated",
-            };
-            ProviderTelemetry.UpstreamError(call.Provider.Name, call.Model, truncated.ErrorType);
-            return (OpenAiError.FromProvider(truncated), truncated.ErrorType);
+            });
         }
 
         await relayed.CompleteAsync(context.RequestAborted);
         return (null, transformer.Status is >= 400 ? $"http_{transformer.Status}" : null);
+
+        // A failure the call itself did not see, found in the relay's outcome: counted here.
+        (OpenAiError? Error, string? ErrorType) Counted(ProviderException failure)
+        {
+            ProviderTelemetry.UpstreamError(call.Provider.Name, call.Model, failure.ErrorType);
+            return (OpenAiError.FromProvider(failure), failure.ErrorType);
+        }
     }
 }
