@@ -40,7 +40,11 @@ public static class GatewayConfiguration
         };
         try
         {
-            return WebApplication.CreateBuilder(options);
+            // The slim host leaves out what a gateway does not use (IIS, HTTP/3, hosting start-up assemblies), which the
+            // full one loads at start-up; HTTPS endpoints in Kestrel's configuration are kept.
+            var builder = WebApplication.CreateSlimBuilder(options);
+            builder.WebHost.UseKestrelHttpsConfiguration();
+            return builder;
         }
         catch (InvalidDataException exception)
         {
