@@ -24,7 +24,7 @@ internal sealed class BenchRun : IDisposable
     private readonly HttpClient _http;
     private readonly string? _portkeyScript;
 
-    private BenchRun(ChildProcess upstream, ChildProcess gateway, HttpClient http, string? portkeyScript, double startupRssMb)
+    private BenchRun(ChildProcess upstream, ChildProcess gateway, HttpClient http, string? portkeyScript, double startupRssMb, double upstreamStartupRssMb)
     {
         GatewayEnvironment = GatewayEnvironmentFor(upstream.BaseUri);
         _upstream = upstream;
@@ -32,6 +32,7 @@ internal sealed class BenchRun : IDisposable
         _http = http;
         _portkeyScript = portkeyScript;
         StartupRssMb = startupRssMb;
+        UpstreamStartupRssMb = upstreamStartupRssMb;
     }
 
     /// <summary>The gateway's configuration: the bench provider with short timeouts, and the mixtures on it.</summary>
@@ -39,6 +40,12 @@ internal sealed class BenchRun : IDisposable
 
     /// <summary>The gateway's resident memory a second after it started serving, before any request.</summary>
     public double StartupRssMb { get; }
+
+    /// <summary>
+    /// The bench upstream's resident memory at the same moment: an ASP.NET Core process on Kestrel alone with one request
+    /// handler, so what this runtime needs at rest on this machine before anything a gateway adds.
+    /// </summary>
+    public double UpstreamStartupRssMb { get; }
 
     private Uri UpstreamChat => new(_upstream.BaseUri, "v1/chat/completions");
 
@@ -70,8 +77,8 @@ internal sealed class BenchRun : IDisposable
         {
             var gateway = await StartAsync("gateway", "dotnet", programs.GatewayDll, [], GatewayEnvironmentFor(upstream.BaseUri), "healthz");
             await Task.Delay(TimeSpan.FromSeconds(1));
-            var run = new BenchRun(upstream, gateway, http, programs.PortkeyScript, gateway.Usage().RssMb);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"gateway at rest after start-up: {run.StartupRssMb:0.0} MB; warming up for {JitWarmup.TotalSeconds * 3:0} s"));
+            var run = new BenchRun(upstream, gateway, http, programs.PortkeyScript, gateway.Usage().RssMb, upstream.Usage().RssMb);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"gateway at rest after start-up: {run.StartupRssMb:0.0} MB (the bench upstream: {run.UpstreamStartupRssMb:0.0} MB); warming up for {JitWarmup.TotalSeconds * 3:0} s"));
             await WarmUpAsync(Senders.Single(http, run.GatewayChat, $"{Provider}/{Scenarios.Unpaced.Name("pt")}"));
             await WarmUpAsync(Senders.Single(http, run.GatewayChat, Scenarios.Warmup.ModelId));
             await WarmUpAsync(Senders.Single(http, run.GatewayResponses, Scenarios.Warmup.ModelId, api: ClientApi.Responses));

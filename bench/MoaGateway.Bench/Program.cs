@@ -48,8 +48,9 @@ var run = new RunInfo(
     LoadAverage(),
     clock.Elapsed.TotalSeconds,
     bench.StartupRssMb,
+    bench.UpstreamStartupRssMb,
     bench.GatewayEnvironment);
-var targets = Targets.Judge(results, bench.StartupRssMb);
+var targets = Targets.Judge(results, bench.StartupRssMb, bench.UpstreamStartupRssMb);
 
 await File.WriteAllTextAsync(Path.Combine(outputFolder, $"{name}.json"), Report.ToJson(run, results, targets));
 await File.WriteAllTextAsync(Path.Combine(outputFolder, $"{name}.md"), Report.ToMarkdown(run, results, targets, $"{name}.png"));

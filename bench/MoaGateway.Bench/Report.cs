@@ -15,6 +15,7 @@ internal sealed record RunInfo(
     string LoadAverageAtEnd,
     double DurationSeconds,
     double GatewayStartupRssMb,
+    double UpstreamStartupRssMb,
     IReadOnlyDictionary<string, string> GatewayEnvironment);
 
 /// <summary>Writes a run as JSON, as a markdown page, and as the data of its latency chart.</summary>
@@ -81,7 +82,7 @@ internal static class Report
         Line();
         Line($"## Throughput and resources");
         Line();
-        Line($"CPU from `/proc/<pid>/stat` (user + system) over the measured requests; memory from `/proc/<pid>/status`: RSS at rest after the scenario's warm-up, the median of samples every 200 ms under load, and the peak (VmHWM, reset before the measured requests). One gateway process serves every scenario in turn; it used {run.GatewayStartupRssMb:0.0} MB a second after start-up. The GC keeps its heap once grown, so the RSS at rest before a scenario already holds much of what the scenario uses: the per-request figure is a floor, and (peak - start-up RSS) / concurrency in the targets a ceiling.");
+        Line($"CPU from `/proc/<pid>/stat` (user + system) over the measured requests; memory from `/proc/<pid>/status`: RSS at rest after the scenario's warm-up, the median of samples every 200 ms under load, and the peak (VmHWM, reset before the measured requests). One gateway process serves every scenario in turn; it used {run.GatewayStartupRssMb:0.0} MB a second after start-up, and the bench upstream {run.UpstreamStartupRssMb:0.0} MB at that moment. The GC keeps its heap once grown, so the RSS at rest before a scenario already holds much of what the scenario uses: the per-request figure is a floor, and (peak - start-up RSS) / concurrency in the targets a ceiling.");
         Line();
         Line($"| scenario | c | gateway req/s | direct req/s | gateway CPU s / 1k req | upstream CPU s / 1k req (via gateway, direct) | RSS rested / under load / peak MB | MB per in-flight request | threads rested / most |");
         Line($"| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
